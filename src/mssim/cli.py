@@ -1,0 +1,214 @@
+"""The ``mssim`` command: thin wrappers over the library.
+
+Every user error is an :class:`~mssim.errors.MssimError`: the message goes to
+stderr and the exit status is 2, with no traceback and no partial output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from mssim import __version__
+from mssim.errors import MssimError
+from mssim.load import EMBEDDED, json_schema, load_scenario, to_toml
+from mssim.scenario import Scenario
+
+EXAMPLES = """\
+examples:
+  mssim run                                   power curve of the default scenario
+  mssim run scenarios/three_arm.toml --jobs 2
+  mssim run scenarios/default.toml --set arms.acupuncture.specific_effect=0.3
+  mssim run scenarios/default.toml --solve-n --target 0.9
+  mssim validate scenarios/pain.toml --set trial.analysis=responder
+  mssim simulate scenarios/default.toml --n 30 --out results/one_trial
+  mssim schema > scenario.schema.json
+"""
+
+
+def _scenario_arguments(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument(
+        "file",
+        nargs=None if required else "?",
+        type=Path,
+        help="scenario TOML file (default: the embedded default scenario)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field, e.g. --set trial.n_per_arm=40 (VALUE is TOML)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; given {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; given {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; given {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; given {text!r}")
+    return value
+
+
+def _load(args: argparse.Namespace) -> Scenario:
+    return load_scenario(args.file, args.overrides)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Print the resolved scenario."""
+    scenario = _load(args)
+    print(f"# resolved scenario from {args.file or EMBEDDED}: valid")
+    print(to_toml(scenario))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of scenario files."""
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Simulate one trial and write its tables and figure."""
+    from mssim.simulate import write_one_trial
+
+    scenario = _load(args)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    out = write_one_trial(scenario, args.n, Path(args.out), args.analysis, args.engine)
+    print(f"wrote one simulated trial to {out}/")
+    return 0
+
+
+def default_out(scenario: Scenario) -> Path:
+    """``results/<scenario name>/<timestamp>``."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("results") / scenario.name / stamp
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Monte Carlo power curve (or sample size) of a scenario."""
+    from mssim.run import run_power
+
+    scenario = _load(args)
+    out = run_power(
+        scenario,
+        out=args.out,
+        replicates=args.replicates,
+        seed=args.seed,
+        n_jobs=args.jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        solve=args.solve_n,
+        target=args.target,
+        analyses=args.analysis,
+        chunk_size=args.chunk_size,
+    )
+    print(f"\nresults in {out}/")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="mssim",
+        description=(
+            "Simulated people with multiple sclerosis in acupuncture trials: power, "
+            "sample size, bias and exaggeration, before anyone enrols."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mssim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a scenario and print it resolved")
+    _scenario_arguments(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("simulate", help="simulate one trial and write its data")
+    _scenario_arguments(p)
+    p.add_argument(
+        "--n", type=_positive, default=None, help="patients per arm (default trial.n_per_arm)"
+    )
+    p.add_argument(
+        "--seed", type=_non_negative, default=None, help="root seed (default: scenario seed)"
+    )
+    p.add_argument("--out", default="results/simulate", help="output folder")
+    p.add_argument(
+        "--analysis",
+        default=None,
+        help="analysis to report (default trial.analysis); 'all' runs every fitting method",
+    )
+    p.add_argument(
+        "--engine",
+        choices=["vectorized", "mesa"],
+        default="vectorized",
+        help="vectorized engine or the Mesa agent view (same numbers)",
+    )
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("run", help="Monte Carlo power curve, bias and exaggeration")
+    _scenario_arguments(p)
+    p.add_argument("--replicates", type=_positive, default=None, help="trials per design point")
+    p.add_argument("--seed", type=_non_negative, default=None, help="root seed")
+    p.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
+    p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
+    p.add_argument("--backend", choices=["threads", "processes", "dask"], default="threads")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
+    p.add_argument("--solve-n", action="store_true", help="find the n per arm reaching --target")
+    p.add_argument("--target", type=float, default=None, help="target power (default power.target)")
+    p.add_argument(
+        "--analysis",
+        action="append",
+        default=None,
+        help="analysis to run (repeatable; default trial.analysis)",
+    )
+    p.add_argument("--chunk-size", type=_positive, default=None, help="replicates per chunk")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mssim`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    try:
+        return func(args)
+    except MssimError as err:
+        print(f"mssim: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "\nmssim: interrupted; finished chunks are kept. Re-run the same command to resume.",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,533 @@
+"""Tests of mssim.analysis against scipy/statsmodels references, one dataset per row."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special, stats
+from statsmodels.stats.multitest import multipletests
+
+from mssim import analysis as an
+
+SETTINGS = settings(max_examples=100, deadline=None)
+# scipy warns on its own reference computations when an arm is constant; the functions
+# under test are called through quiet(), which turns any warning into an error.
+pytestmark = pytest.mark.filterwarnings("ignore:Precision loss:RuntimeWarning")
+
+
+def assert_close(actual, desired):
+    np.testing.assert_allclose(actual, desired, rtol=1e-10, atol=1e-10)
+
+
+def quiet(fn, *args, **kwargs):
+    """Call an analysis function, failing on any warning it lets escape."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn(*args, **kwargs)
+
+
+def assert_degenerate(res: an.Estimates, row: int, code: int, keep_estimate: bool = False):
+    assert res.reason[row] == code, an.REASONS[int(res.reason[row])]
+    fields = ["se", "ci_low", "ci_high"] + ([] if keep_estimate else ["estimate", "p_value"])
+    for field in fields:
+        assert np.isnan(getattr(res, field)[row]), field
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@dataclass
+class Stack:
+    """Several independent trials as the rows of padded (R, N) arrays."""
+
+    y: np.ndarray  # outcome (or period 1)
+    x: np.ndarray  # baseline (or period 2)
+    arm: np.ndarray
+    observed: np.ndarray
+    cluster: np.ndarray
+    responded: np.ndarray
+    alpha: float
+
+    def split(self, row: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the (treatment, comparator) observed values of one row."""
+        obs, arm = self.observed[row], self.arm[row] == 1
+        return values[row, obs & arm], values[row, obs & ~arm]
+
+    def rows(self, row: int, *arrays: np.ndarray) -> list[np.ndarray]:
+        """Return the observed entries of one row of each array."""
+        return [a[row, self.observed[row]] for a in arrays]
+
+
+@st.composite
+def stacks(draw, min_arm: int = 1, max_arm: int = 12) -> Stack:
+    """Draw 1-4 trials: arm sizes min_arm..max_arm, ties or continuous data, padding.
+
+    Unanalysed padding entries carry NaN values so that leaks show up as NaN.
+    """
+    n_rows = draw(st.integers(1, 4))
+    alpha = draw(st.sampled_from([0.01, 0.05, 0.2]))
+    sizes = [
+        (draw(st.integers(min_arm, max_arm)), draw(st.integers(min_arm, max_arm)))
+        for _ in range(n_rows)
+    ]
+    pads = [draw(st.integers(0, 4)) for _ in range(n_rows)]
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    integer = draw(st.booleans())
+    width = max(n1 + n0 + pad for (n1, n0), pad in zip(sizes, pads, strict=True))
+    shape = (n_rows, width)
+    y, x = np.full(shape, np.nan), np.full(shape, np.nan)
+    arm, observed = np.zeros(shape, int), np.zeros(shape, bool)
+    cluster, responded = np.zeros(shape, np.int64), np.zeros(shape, bool)
+    for r, (n1, n0) in enumerate(sizes):
+        n = n1 + n0
+        cols = rng.permutation(width)[:n]
+        arm[r, cols] = np.r_[np.ones(n1, int), np.zeros(n0, int)]
+        observed[r, cols] = True
+        if integer:  # NRS-like 0..10 scores: heavy ties
+            x[r, cols] = rng.integers(0, 11, n)
+            y[r, cols] = np.clip(x[r, cols] + rng.integers(-3, 2, n) - arm[r, cols], 0, 10)
+        else:
+            x[r, cols] = rng.normal(5, 2, n)
+            y[r, cols] = 0.5 * x[r, cols] + rng.normal(0, 1, n) - arm[r, cols]
+        # Large, non-contiguous practitioner ids; sometimes a single cluster.
+        ids = rng.integers(10**9, 2 * 10**9, draw(st.integers(1, 5)))
+        cluster[r] = rng.choice(ids, width)
+        responded[r] = rng.random(width) < rng.uniform(0, 1)
+    arm[~observed] = rng.integers(0, 2, int((~observed).sum()))  # must be ignored
+    return Stack(y, x, arm, observed, cluster, responded, alpha)
+
+
+def t_reference(estimate, se, df, alpha):
+    half = stats.t.ppf(1 - alpha / 2, df) * se
+    return estimate - half, estimate + half
+
+
+# ---------------------------------------------------------------------------- estimators
+
+
+@SETTINGS
+@given(stacks())
+def test_welch_change_matches_scipy(s: Stack):
+    res = quiet(an.welch_change, s.y, s.arm, s.observed, alpha=s.alpha)
+    for r in range(len(s.y)):
+        a, b = s.split(r, s.y)
+        assert res.n_analysed[r] == len(a) + len(b)
+        if min(len(a), len(b)) < 2:
+            assert_degenerate(res, r, 1)
+            continue
+        if np.ptp(a) == 0 and np.ptp(b) == 0:
+            assert_degenerate(res, r, 2)
+            continue
+        ref = stats.ttest_ind(a, b, equal_var=False)
+        ci = ref.confidence_interval(1 - s.alpha)
+        assert res.reason[r] == 0
+        assert_close(res.estimate[r], a.mean() - b.mean())
+        assert_close(res.estimate[r] / res.se[r], ref.statistic)
+        assert_close(res.p_value[r], ref.pvalue)
+        assert_close([res.ci_low[r], res.ci_high[r]], [ci.low, ci.high])
+
+
+def ancova_design(s: Stack, r: int) -> tuple[np.ndarray, np.ndarray]:
+    y, arm, x = s.rows(r, s.y, s.arm, s.x)
+    return y, np.column_stack([np.ones(len(y)), arm, x])
+
+
+def ancova_expected_reason(y: np.ndarray, design: np.ndarray) -> int:
+    arm = design[:, 1]
+    if arm.min() == arm.max() or len(y) < 4:
+        return 1
+    if np.linalg.matrix_rank(design) < 3:
+        return 3
+    if np.linalg.matrix_rank(np.column_stack([design, y])) < 4:
+        return 2
+    return 0
+
+
+@SETTINGS
+@given(stacks())
+def test_ancova_matches_statsmodels(s: Stack):
+    res = quiet(an.ancova, s.y, s.x, s.arm, s.observed, alpha=s.alpha)
+    for r in range(len(s.y)):
+        y, design = ancova_design(s, r)
+        expected = ancova_expected_reason(y, design)
+        if expected:
+            assert_degenerate(res, r, expected)
+            continue
+        fit = sm.OLS(y, design).fit()
+        assert res.reason[r] == 0
+        assert_close(res.estimate[r], fit.params[1])
+        assert_close(res.se[r], fit.bse[1])
+        assert_close(res.p_value[r], fit.pvalues[1])
+        assert_close([res.ci_low[r], res.ci_high[r]], fit.conf_int(s.alpha)[1])
+
+
+@SETTINGS
+@given(stacks())
+def test_ancova_cluster_matches_statsmodels(s: Stack):
+    res = quiet(an.ancova_cluster, s.y, s.x, s.arm, s.cluster, s.observed, alpha=s.alpha)
+    for r in range(len(s.y)):
+        y, design = ancova_design(s, r)
+        (groups,) = s.rows(r, s.cluster)
+        expected = ancova_expected_reason(y, design)
+        if not expected and len(np.unique(groups)) < 2:
+            expected = 4
+        if not expected:
+            # Patient scores w_i e_i can cancel within every cluster (tiny trials): the
+            # sandwich is then rounding noise, which statsmodels reports as is.
+            score = np.linalg.pinv(design)[1] * sm.OLS(y, design).fit().resid
+            meat = sum(score[groups == g].sum() ** 2 for g in np.unique(groups))
+            expected = 2 if meat <= 1e-10 * (score**2).sum() else 0
+        if expected:
+            assert_degenerate(res, r, expected)
+            continue
+        fit = sm.OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+        assert res.reason[r] == 0
+        assert_close(res.estimate[r], fit.params[1])
+        assert_close(res.se[r], fit.bse[1])
+        assert_close(res.p_value[r], fit.pvalues[1])
+        assert_close([res.ci_low[r], res.ci_high[r]], fit.conf_int(s.alpha)[1])
+
+
+@SETTINGS
+@given(stacks())
+def test_responder_matches_scipy(s: Stack):
+    res = quiet(an.responder, s.responded, s.arm, s.observed, alpha=s.alpha)
+    for r in range(len(s.y)):
+        a, b = s.split(r, s.responded)
+        p1, p0 = a.mean(), b.mean()
+        table = [[a.sum(), len(a) - a.sum()], [b.sum(), len(b) - b.sum()]]
+        assert_close(res.p_value[r], stats.fisher_exact(table).pvalue)
+        assert_close(res.estimate[r], p1 - p0)
+        se = np.sqrt(p1 * (1 - p1) / len(a) + p0 * (1 - p0) / len(b))
+        if se == 0:
+            assert_degenerate(res, r, 2, keep_estimate=True)
+            continue
+        z = stats.norm.ppf(1 - s.alpha / 2)
+        assert res.reason[r] == 0
+        assert_close([res.se[r], res.ci_low[r], res.ci_high[r]], [se, p1 - p0 - z * se, p1 - p0 + z * se])
+
+
+@SETTINGS
+@given(stacks())
+def test_mann_whitney_matches_scipy(s: Stack):
+    res = quiet(an.mann_whitney, s.y, s.arm, s.observed, alpha=s.alpha)
+    for r in range(len(s.y)):
+        a, b = s.split(r, s.y)
+        if np.ptp(np.r_[a, b]) == 0:
+            assert_degenerate(res, r, 2)
+            continue
+        ref = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic")
+        n1, n0 = len(a), len(b)
+        n = n1 + n0
+        ties = np.unique(np.r_[a, b], return_counts=True)[1]
+        se = np.sqrt((n + 1 - (ties**3 - ties).sum() / (n * (n - 1))) / (12 * n1 * n0))
+        est = ref.statistic / (n1 * n0) - 0.5
+        assert res.reason[r] == 0
+        assert_close(res.p_value[r], ref.pvalue)
+        assert_close(res.estimate[r], est)
+        # Probabilistic index straight from its definition, ties counting one half.
+        diff = a[:, None] - b[None, :]
+        assert_close(res.estimate[r], (diff > 0).mean() + 0.5 * (diff == 0).mean() - 0.5)
+        z = stats.norm.ppf(1 - s.alpha / 2)
+        assert_close([res.se[r], res.ci_low[r], res.ci_high[r]], [se, est - z * se, est + z * se])
+
+
+@SETTINGS
+@given(stacks())
+def test_crossover_matches_scipy_and_fixed_effects_ols(s: Stack):
+    res = quiet(an.crossover, s.y, s.x, s.arm, s.observed, alpha=s.alpha)
+    for r in range(len(s.y)):
+        p1, p2, seq = s.rows(r, s.y, s.x, s.arm)
+        d = p1 - p2
+        d_ab, d_ba = d[seq == 1], d[seq == 0]
+        if min(len(d_ab), len(d_ba)) < 1 or len(d) < 3:
+            assert_degenerate(res, r, 1)
+            continue
+        if np.ptp(d_ab) == 0 and np.ptp(d_ba) == 0:
+            assert_degenerate(res, r, 2)
+            continue
+        n = len(d)
+        # Long data: patient fixed effects, period 2 indicator, treatment indicator.
+        outcome = np.r_[p1, p2]
+        design = np.column_stack(
+            [np.tile(np.eye(n), (2, 1)), np.r_[np.zeros(n), np.ones(n)], np.r_[seq, 1 - seq]]
+        )
+        fit = sm.OLS(outcome, design).fit()
+        ref = stats.ttest_ind(d_ab, d_ba, equal_var=True)
+        assert res.reason[r] == 0
+        assert_close(res.estimate[r], fit.params[-1])
+        assert_close(res.se[r], fit.bse[-1])
+        assert_close(res.p_value[r], ref.pvalue)
+        assert_close(res.p_value[r], fit.pvalues[-1])
+        assert_close([res.ci_low[r], res.ci_high[r]], fit.conf_int(s.alpha)[-1])
+
+
+def test_fisher_exhaustive_small_tables():
+    """Every 2x2 table with arm sizes 1..12, one table per replicate row."""
+    rows = [
+        (n1, n0, x1, x0)
+        for n1 in range(1, 13)
+        for n0 in range(1, 13)
+        for x1 in range(n1 + 1)
+        for x0 in range(n0 + 1)
+    ]
+    n1, n0, x1, x0 = np.array(rows).T
+    cols = np.arange(24)
+    arm = (cols < n1[:, None]).astype(int)
+    observed = cols < (n1 + n0)[:, None]
+    responded = (cols < x1[:, None]) | ((cols >= n1[:, None]) & (cols < (n1 + x0)[:, None]))
+    res = quiet(an.responder, responded, arm, observed)
+    ref = [stats.fisher_exact([[a, m - a], [b, k - b]]).pvalue for m, k, a, b in rows]
+    assert_close(res.p_value, ref)
+
+
+def test_fisher_near_tie_large_arms():
+    """Arms 58/146 with 60 responders hold two tables 8.4e-8 apart in probability."""
+    rows = [(58, 146, 20, 40), (58, 146, 14, 46), (60, 144, 40, 106)]
+    res = quiet(
+        an.responder,
+        np.array([[1] * a + [0] * (m - a) + [1] * b + [0] * (k - b) for m, k, a, b in rows]),
+        np.array([[1] * m + [0] * k for m, k, _, _ in rows]),
+        np.ones((3, 204), bool),
+    )
+    ref = [stats.fisher_exact([[a, m - a], [b, k - b]]).pvalue for m, k, a, b in rows]
+    assert_close(res.p_value, ref)
+
+
+# ---------------------------------------------------------------------------- degenerate
+
+
+def degenerate_inputs():
+    """Rows: 0 all-missing comparator, 1 n=1 in treatment, 2 constant arms, 3 ok."""
+    arm = np.tile([1, 1, 1, 0, 0, 0], (4, 1))
+    observed = np.ones((4, 6), bool)
+    observed[0, 3:] = False
+    observed[1, 1:3] = False
+    y = np.array(
+        [[1.0, 2, 4, np.nan, np.nan, np.nan], [3, np.nan, np.nan, 1, 2, 4], [2] * 3 + [5] * 3]
+        + [[1, 2, 4, 3, 7, 8]]
+    )
+    x = np.array([[0.0, 1, 3, 2, 2, 5]] * 4)
+    return y, x, arm, observed
+
+
+@pytest.mark.filterwarnings("error")
+def test_degenerate_replicates_give_nan_and_reason():
+    y, x, arm, observed = degenerate_inputs()
+    cluster = np.array([[7, 8, 7, 8, 7, 9]] * 4)
+    results = {
+        "welch_change": (an.welch_change(y, arm, observed), [1, 1, 2]),
+        "ancova": (an.ancova(y, x, arm, observed), [1, 0, 2]),
+        "ancova_cluster": (an.ancova_cluster(y, x, arm, cluster, observed), [1, 0, 2]),
+        "mann_whitney": (an.mann_whitney(y, arm, observed), [1, 0, 0]),
+        "crossover": (an.crossover(y, x, arm, observed), [1, 0, 0]),
+    }
+    for name, (res, codes) in results.items():
+        for row, code in enumerate(codes):
+            if code:
+                assert_degenerate(res, row, code)
+            else:
+                assert res.reason[row] == 0, (name, row)
+        assert res.reason[3] == 0 and np.isfinite(res.p_value[3]), name
+    resp = an.responder(np.nan_to_num(y) > 2, arm, observed)
+    assert_degenerate(resp, 0, 1)
+    # Row 2: 0/3 vs 3/3 responders, zero Wald SE but a valid estimate and Fisher p.
+    assert_degenerate(resp, 2, 2, keep_estimate=True)
+    assert resp.estimate[2] == -1.0
+    assert_close(resp.p_value[2], stats.fisher_exact([[0, 3], [3, 0]]).pvalue)
+
+
+@pytest.mark.filterwarnings("error")
+def test_degenerate_special_cases():
+    y, x, arm, observed = degenerate_inputs()
+    one_cluster = an.ancova_cluster(y, x, arm, np.full(y.shape, 42), observed)
+    assert_degenerate(one_cluster, 3, 4)
+    constant_baseline = an.ancova(y, np.ones_like(x), arm, observed)
+    assert_degenerate(constant_baseline, 3, 3)
+    collinear = an.ancova(y, 2.0 * arm + 1, arm, observed)
+    assert_degenerate(collinear, 3, 3)
+    all_tied = an.mann_whitney(np.ones_like(y), arm, observed)
+    assert_degenerate(all_tied, 3, 2)
+    constant_change = an.crossover(y, y - 1.5, arm, observed)
+    assert_degenerate(constant_change, 3, 2)
+    nothing = an.welch_change(y, arm, np.zeros_like(observed))
+    assert (nothing.reason == 1).all() and (nothing.n_analysed == 0).all()
+
+
+def test_estimates_frame_and_counts():
+    y, x, arm, observed = degenerate_inputs()
+    res = an.welch_change(y, arm, observed)
+    frame = res.to_frame()
+    assert list(frame["reason"]) == ["too_few_analysed", "too_few_analysed", "zero_variance", "ok"]
+    assert list(frame.columns[:6]) == ["estimate", "se", "ci_low", "ci_high", "p_value", "n_analysed"]
+    assert res.reason_counts() == {
+        "ok": 1,
+        "too_few_analysed": 2,
+        "zero_variance": 1,
+        "singular_design": 0,
+        "too_few_clusters": 0,
+        "fit_failed": 0,
+    }
+    assert res.estimate.dtype == np.float64 and res.reason.dtype == np.int8
+
+
+def test_input_validation():
+    y, x, arm, observed = degenerate_inputs()
+    with pytest.raises(ValueError, match="shape"):
+        an.welch_change(y, arm[:, :5], observed)
+    with pytest.raises(ValueError, match="alpha"):
+        an.ancova(y, x, arm, observed, alpha=1.5)
+    with pytest.raises(ValueError, match="method"):
+        an.adjust_pvalues(np.zeros((1, 2)), "hochberg")
+
+
+def test_single_trial_1d_input_is_one_replicate():
+    y, _, arm, observed = degenerate_inputs()
+    one = an.welch_change(y[3], arm[3], observed[3])
+    assert one.estimate.shape == (1,)
+    assert_close(one.p_value, an.welch_change(y, arm, observed).p_value[3])
+
+
+def test_registry():
+    assert set(an.METHODS) == {
+        "welch_change",
+        "ancova",
+        "ancova_cluster",
+        "responder",
+        "mann_whitney",
+        "crossover",
+    }
+    assert set(an.ESTIMAND) == set(an.METHODS) | {"mmrm"}
+    assert an.ESTIMAND["responder"] == "risk_difference"
+    assert an.ESTIMAND["mann_whitney"] == "probability_index"
+    assert all(an.METHODS[name].__name__ == name for name in an.METHODS)
+
+
+# ---------------------------------------------------------------------------- missing data
+
+
+def test_locf():
+    values = np.array([[[10.0, 8, 99, 99, 5, 99]], [[99, 99, 7, 99, 99, 99]]])
+    observed = np.array([[[1, 1, 0, 0, 1, 0]], [[0, 0, 1, 0, 0, 0]]], bool)
+    filled, mask = an.locf(values, observed)
+    np.testing.assert_array_equal(filled, [[[10, 8, 8, 8, 5, 5]], [[99, 99, 7, 7, 7, 7]]])
+    np.testing.assert_array_equal(mask, [[[1] * 6], [[0, 0, 1, 1, 1, 1]]])
+
+
+def test_bocf():
+    values = np.array([[[10.0, 8, 99, 4]], [[99, 6, 99, 99]]])
+    observed = np.array([[[1, 1, 0, 1]], [[0, 1, 0, 0]]], bool)
+    filled, mask = an.bocf(values, observed)
+    np.testing.assert_array_equal(filled, [[[10, 8, 10, 4]], [[99, 6, 99, 99]]])
+    np.testing.assert_array_equal(mask, [[[1, 1, 1, 1]], [[0, 1, 0, 0]]])
+
+
+# ---------------------------------------------------------------------------- multiplicity
+
+
+@SETTINGS
+@given(
+    st.integers(1, 6).flatmap(
+        lambda k: st.lists(
+            st.lists(
+                st.one_of(
+                    st.sampled_from([0.0, 0.0025, 0.01, 0.0125, 0.025, 0.05, 0.5, 1.0]),
+                    st.floats(0, 1),
+                ),
+                min_size=k,
+                max_size=k,
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    ),
+    st.sampled_from([0.05, 0.1]),
+)
+def test_bonferroni_holm_match_statsmodels(p, alpha):
+    p = np.array(p)
+    for method in ["bonferroni", "holm"]:
+        reject = an.adjust_pvalues(p, method, alpha)
+        # multipletests runs gc.collect() on every call: 50 ms each under hypothesis.
+        with mock.patch("gc.collect"):
+            ref = [multipletests(row, alpha, method=method)[0] for row in p]
+        np.testing.assert_array_equal(reject, ref)
+    np.testing.assert_array_equal(an.adjust_pvalues(p, "none", alpha), p <= alpha)
+
+
+def test_nan_pvalues_are_not_rejected():
+    p = np.array([[np.nan, 0.001, 0.02], [0.01, np.nan, 0.001]])
+    holm = an.adjust_pvalues(p, "holm")
+    ref = [multipletests(np.nan_to_num(row, nan=1.0), 0.05, method="holm")[0] for row in p]
+    np.testing.assert_array_equal(holm, ref)
+    np.testing.assert_array_equal(an.adjust_pvalues(p, "bonferroni"), [[0, 1, 0], [1, 0, 1]])
+    np.testing.assert_array_equal(an.adjust_pvalues(p, "fixed_sequence"), [[0, 0, 0], [1, 0, 0]])
+
+
+def test_fixed_sequence():
+    p = np.array(
+        [
+            [0.01, 0.04, 0.049, 0.2],  # stops at the fourth
+            [0.06, 0.001, 0.001, 0.001],  # the first fails: nothing else is tested
+            [0.05, 0.05, 0.051, 0.0],  # alpha itself rejects
+        ]
+    )
+    np.testing.assert_array_equal(
+        an.adjust_pvalues(p, "fixed_sequence"),
+        [[1, 1, 1, 0], [0, 0, 0, 0], [1, 1, 0, 0]],
+    )
+
+
+# ---------------------------------------------------------------------------- mmrm
+
+
+def mmrm_frame(effect: float = -3.0, n: int = 60, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    visits = np.array([4, 8, 12])
+    pid = np.repeat(np.arange(n), len(visits))
+    arm = pid % 2
+    visit = np.tile(visits, n)
+    baseline = np.repeat(rng.normal(6, 1.5, n), len(visits))
+    value = (
+        baseline
+        + np.repeat(rng.normal(0, 1, n), len(visits))
+        + rng.normal(0, 1, len(pid))
+        + effect * arm * visit / 12
+    )
+    frame = pd.DataFrame(
+        {"patient_id": pid, "arm": arm, "visit": visit, "baseline": baseline, "value": value}
+    )
+    return frame[rng.random(len(frame)) > 0.15].reset_index(drop=True)
+
+
+def test_mmrm_recovers_effect_and_equals_direct_fit():
+    frame = mmrm_frame()
+    res = quiet(an.mmrm, frame)
+    assert res.reason[0] == 0 and res.n_analysed[0] == frame["patient_id"].nunique()
+    assert res.estimate[0] < 0 and abs(res.estimate[0] + 3.0) < 4 * res.se[0]
+    fit = smf.mixedlm(
+        "value ~ C(visit) * arm + baseline", frame, groups=frame["patient_id"]
+    ).fit(reml=True)
+    names = ["arm", "C(visit)[T.12]:arm"]
+    cov = fit.cov_params().loc[names, names].to_numpy()
+    se = np.sqrt(cov.sum())
+    est = fit.fe_params[names].sum()
+    assert_close([res.estimate[0], res.se[0]], [est, se])
+    assert_close(res.p_value[0], 2 * special.ndtr(-abs(est / se)))
+    assert_close(res.ci_high[0] - res.ci_low[0], 2 * stats.norm.ppf(0.975) * se)
+
+
+def test_mmrm_degenerate():
+    frame = mmrm_frame()
+    no_treated_at_last = frame[~((frame["visit"] == 12) & (frame["arm"] == 1))]
+    assert_degenerate(quiet(an.mmrm, no_treated_at_last), 0, 1)
+    collinear = frame.assign(baseline=2.0 * frame["arm"])
+    assert_degenerate(quiet(an.mmrm, collinear), 0, 5)
