@@ -213,7 +213,9 @@ def test_responder_matches_scipy(s: Stack):
             continue
         z = stats.norm.ppf(1 - s.alpha / 2)
         assert res.reason[r] == 0
-        assert_close([res.se[r], res.ci_low[r], res.ci_high[r]], [se, p1 - p0 - z * se, p1 - p0 + z * se])
+        assert_close(
+            [res.se[r], res.ci_low[r], res.ci_high[r]], [se, p1 - p0 - z * se, p1 - p0 + z * se]
+        )
 
 
 @SETTINGS
@@ -307,13 +309,17 @@ def test_fisher_near_tie_large_arms():
 
 
 def degenerate_inputs():
-    """Rows: 0 all-missing comparator, 1 n=1 in treatment, 2 constant arms, 3 ok."""
+    """Rows: 0 all-missing comparator, 1 n=1 in treatment, 2 constant arms, 3 ok.
+
+    The constants 0.1 and 0.7 are not exact in binary, so their computed variance is
+    rounding noise (~1e-33) rather than exactly 0.
+    """
     arm = np.tile([1, 1, 1, 0, 0, 0], (4, 1))
     observed = np.ones((4, 6), bool)
     observed[0, 3:] = False
     observed[1, 1:3] = False
     y = np.array(
-        [[1.0, 2, 4, np.nan, np.nan, np.nan], [3, np.nan, np.nan, 1, 2, 4], [2] * 3 + [5] * 3]
+        [[1.0, 2, 4, np.nan, np.nan, np.nan], [3, np.nan, np.nan, 1, 2, 4], [0.1] * 3 + [0.7] * 3]
         + [[1, 2, 4, 3, 7, 8]]
     )
     x = np.array([[0.0, 1, 3, 2, 2, 5]] * 4)
@@ -338,12 +344,16 @@ def test_degenerate_replicates_give_nan_and_reason():
             else:
                 assert res.reason[row] == 0, (name, row)
         assert res.reason[3] == 0 and np.isfinite(res.p_value[3]), name
-    resp = an.responder(np.nan_to_num(y) > 2, arm, observed)
+    responded = np.array(
+        [[1, 0, 1, 0, 0, 0], [1, 0, 0, 1, 0, 0], [1, 1, 1, 0, 0, 0], [1, 0, 1, 0, 1, 0]]
+    )
+    resp = an.responder(responded, arm, observed)
     assert_degenerate(resp, 0, 1)
-    # Row 2: 0/3 vs 3/3 responders, zero Wald SE but a valid estimate and Fisher p.
+    # Row 2: 3/3 vs 0/3 responders, zero Wald SE but a valid estimate and Fisher p.
     assert_degenerate(resp, 2, 2, keep_estimate=True)
-    assert resp.estimate[2] == -1.0
-    assert_close(resp.p_value[2], stats.fisher_exact([[0, 3], [3, 0]]).pvalue)
+    assert resp.estimate[2] == 1.0
+    assert_close(resp.p_value[2], stats.fisher_exact([[3, 0], [0, 3]]).pvalue)
+    assert resp.reason[1] == resp.reason[3] == 0
 
 
 @pytest.mark.filterwarnings("error")
@@ -368,7 +378,14 @@ def test_estimates_frame_and_counts():
     res = an.welch_change(y, arm, observed)
     frame = res.to_frame()
     assert list(frame["reason"]) == ["too_few_analysed", "too_few_analysed", "zero_variance", "ok"]
-    assert list(frame.columns[:6]) == ["estimate", "se", "ci_low", "ci_high", "p_value", "n_analysed"]
+    assert list(frame.columns[:6]) == [
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n_analysed",
+    ]
     assert res.reason_counts() == {
         "ok": 1,
         "too_few_analysed": 2,
@@ -513,9 +530,9 @@ def test_mmrm_recovers_effect_and_equals_direct_fit():
     res = quiet(an.mmrm, frame)
     assert res.reason[0] == 0 and res.n_analysed[0] == frame["patient_id"].nunique()
     assert res.estimate[0] < 0 and abs(res.estimate[0] + 3.0) < 4 * res.se[0]
-    fit = smf.mixedlm(
-        "value ~ C(visit) * arm + baseline", frame, groups=frame["patient_id"]
-    ).fit(reml=True)
+    fit = smf.mixedlm("value ~ C(visit) * arm + baseline", frame, groups=frame["patient_id"]).fit(
+        reml=True
+    )
     names = ["arm", "C(visit)[T.12]:arm"]
     cov = fit.cov_params().loc[names, names].to_numpy()
     se = np.sqrt(cov.sum())

@@ -27,6 +27,7 @@ examples:
   mssim validate scenarios/pain.toml --set trial.analysis=responder
   mssim simulate scenarios/default.toml --n 30 --out results/one_trial
   mssim schema > scenario.schema.json
+  mssim selfcheck                             pass/fail table of the Monte Carlo core
 """
 
 
@@ -125,6 +126,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_selfcheck(args: argparse.Namespace) -> int:
+    """Run the self-checks; exit status 1 if any fails."""
+    from mssim.selfcheck import print_checks, selfcheck
+
+    table = selfcheck(replicates=args.replicates, n_jobs=args.jobs)
+    print_checks(table)
+    return 0 if table.passed.all() else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -186,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--chunk-size", type=_positive, default=None, help="replicates per chunk")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("selfcheck", help="type I error, analytic power and reproducibility checks")
+    p.add_argument("--replicates", type=_positive, default=1000, help="trials per check")
+    p.add_argument("--jobs", type=_positive, default=2, help="parallel workers")
+    p.set_defaults(func=cmd_selfcheck)
     return parser
 
 

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from mssim import rng
-from mssim import analysis
+from mssim import analysis, rng
 from mssim.analysis import bocf, locf
 from mssim.engine import Outcomes
 from mssim.scenario import INSTRUMENTS, Scenario

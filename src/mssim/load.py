@@ -132,9 +132,14 @@ def _describe(error: Mapping[str, Any]) -> str:
     if error["type"] == "missing":
         return f"{dotted}: required field is missing"
     given = error.get("input")
-    if isinstance(given, dict):  # a whole table failed a check: its message says why
-        return f"{dotted}: {message}"
-    shown = json.dumps(given) if isinstance(given, str | int | float | bool | list) else repr(given)
+    if isinstance(given, dict) and error["type"] == "value_error":
+        return f"{dotted}: {message}"  # a whole table failed a check: its message says why
+    if isinstance(given, dict):
+        shown = "a table"
+    elif isinstance(given, str | int | float | bool | list):
+        shown = json.dumps(given)
+    else:
+        shown = repr(given)
     return f"{dotted}: {message}; given {shown}"
 
 

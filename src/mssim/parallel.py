@@ -184,7 +184,7 @@ def run_chunks(
     return [results[i] for i in range(len(chunks))]
 
 
-class _indexed:  # noqa: N801 - a picklable closure
+class _indexed:
     """Wrap a task so results come back with their chunk index."""
 
     def __init__(self, task: Callable[[np.ndarray], ChunkResult]) -> None:

@@ -75,7 +75,7 @@ def chunk_statistics(
                         out[field][m, i, e, c] = getattr(est, field)
                     out["n_analysed"][m, i, e, c] = est.n_analysed
                     out["dropped"][m, i, e, c] = dropped
-        for m, method in enumerate(analyses):
+        for m in range(len(analyses)):
             # the family: every endpoint x contrast, primary endpoint first
             p = out["p_value"][m, i].reshape(-1, len(replicates)).T
             reject = adjust_pvalues(p, scenario.trial.multiplicity, alpha)

@@ -118,11 +118,11 @@ SYMPTOM_DEFAULTS: dict[str, dict[str, Any]] = {
     "fatigue": {
         "instrument": "fss",
         "prevalence": 1.0,  # fatigue is graded, not absent/present: FSS >= 1 for everyone
-        "mean": 5.5,  # FSS 4.3 unselected (clinical cohort FSS 4.1, M); calibrated
-        "between_sd": 2.05,  # gives 6-month FSS ICC 0.75 (Learmonth 2013, H); calibrated
-        "day_sd": 1.5,  # daily fatigue varies considerably (Kratz 2017; Powell 2017); (A)
-        "autocorrelation": 0.6,  # not published (A); chosen with day_sd for SEM 0.7
-        "drift_sd": 0.5,  # (A) slow wandering, for FSS SEM 0.7 (Learmonth 2013)
+        "mean": 6.1,  # entry FSS 5.2 after FSS >= 4 (Rammohan 2002; Learmonth 2013); calib.
+        "between_sd": 2.2,  # 6-month FSS ICC 0.75 (Learmonth 2013); calibrated
+        "day_sd": 1.2,  # (A) daily fatigue varies considerably (Kratz 2017; Powell 2017)
+        "autocorrelation": 0.6,  # (A) not published; with day_sd gives SEM 0.7 (Learmonth 2013)
+        "drift_sd": 0.3,  # (A) slow wandering; part of the 6-month SEM 0.7 (Learmonth 2013)
         "drift_days": 60.0,  # (A)
         "measurement_sd": 0.25,  # FSS points (A); part of SEM 0.7 (Learmonth 2013)
         "diary_sd": 0.5,  # NRS points (A)
@@ -134,7 +134,7 @@ SYMPTOM_DEFAULTS: dict[str, dict[str, Any]] = {
         "instrument": "nrs",
         "prevalence": 0.63,  # Foley 2013 (63%, 55-70%)
         "mean": 5.2,  # NRS 5.2 in those with pain (Ehde 2003)
-        "between_sd": 1.9,  # SD 2.3 in those with pain incl. day and error (Ehde 2003); calib.
+        "between_sd": 2.1,  # NRS SD 2.3 in those with pain (Ehde 2003); calibrated
         "day_sd": 1.3,  # (A) pain varies day to day (Kratz 2017)
         "autocorrelation": 0.6,  # (A)
         "drift_sd": 0.5,  # (A)
@@ -303,11 +303,14 @@ class Mechanism(Strict):
         default_factory=lambda: {
             # mediator SD moved per SD of treatment effect (A): parasympathetic
             # tone up, cortisol down, melatonin up, pain networks dampened.
-            "autonomic": -1.0,
-            "cortisol": -0.7,
-            "melatonin": 0.8,
-            "inflammation": -0.3,
-            "pain_sensitivity": -1.0,
+            # Scaled so that, with the loadings above, one SD of treatment
+            # signal moves fatigue, pain and sleep by 0.6-1.4 of their
+            # reference SDs, comparable to the direct route.
+            "autonomic": -2.0,
+            "cortisol": -1.5,
+            "melatonin": 1.5,
+            "inflammation": -1.0,
+            "pain_sensitivity": -3.0,
         },
         description="mediator -> SD moved per SD of treatment effect.",
     )
