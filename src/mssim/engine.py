@@ -38,13 +38,12 @@ from mssim.interventions import Regimen, Responses, dose_step, draw_responses, d
 from mssim.population import MS_TYPES, Cohort, draw_cohort
 from mssim.scenario import Scenario
 from mssim.symptoms import (
+    Relapses,
     SymptomModel,
+    advance_day,
     diary,
-    drift_step,
     felt,
-    fluctuation_step,
-    mediator_load,
-    mediator_step,
+    relapse_load,
     score,
 )
 
@@ -142,19 +141,23 @@ class TrialRun:
         self.behaviour: BehaviourDraws = draw_behaviour(scenario, self.regimens, reps, n)
         n_days = self.horizon - self.first_day + 1
         noise = rng.normals(scenario.seed, reps, "symptoms", (n, n_days, model.noise_channels))
-        # drawn patient-major (prefix property), stored day-major (contiguous days)
-        self.noise = np.ascontiguousarray(noise.transpose(2, 0, 1, 3))
+        self.noise = noise.reshape(r * n, n_days, model.noise_channels)  # units = (R, N)
         self.visit_error = rng.normals(scenario.seed, reps, "measurement", (n, v, s)) * np.array(
             [getattr(scenario.symptoms, name).measurement_sd for name in model.names]
         )
         self._draw_relapses(r, n)
 
         c = self.cohort
-        self.fluctuation, self.drift = c.fluctuation, c.drift
-        self.mediators = np.broadcast_to(
-            c.mediators[:, :, None, :], (r, n, g, model.n_mediators)
-        ).copy()
-        self.acute, self.residual = np.zeros((r, n)), np.zeros((r, n))
+        u = r * n
+        mediators = np.broadcast_to(c.mediators[:, :, None, :], (r, n, g, model.n_mediators))
+        self.state = (
+            c.fluctuation.reshape(u, s).copy(),
+            c.drift.reshape(u, s).copy(),
+            mediators.reshape(u, g, model.n_mediators).copy(),
+            np.zeros(u),
+            np.zeros(u),
+        )
+        self._level, self._presence = c.level.reshape(u, s), c.presence.reshape(u, s)
         n_courses = max(len(x.courses) for x in self.regimens)
         self.dose = np.zeros((r, n, g, n_courses))
         self.dropout_day = np.full((r, n, g), NEVER, dtype=np.int64)
@@ -184,7 +187,8 @@ class TrialRun:
             self._diary_error = rng.normals(
                 scenario.seed, reps, "diary", (n, n_days, s)
             ) * np.array([getattr(scenario.symptoms, name).diary_sd for name in model.names])
-        self.latent = np.zeros((r, n, g, s))
+        self._latent = np.zeros((r * n, g, s))
+        self.latent = self._latent.reshape(r, n, g, s)
 
     # ---- set-up ------------------------------------------------------------
     def _draw_relapses(self, r: int, n: int) -> None:
@@ -203,10 +207,14 @@ class TrialRun:
             np.int64
         )
         sd = RELAPSE_SEVERITY_SD
-        self.relapse_size = np.exp(sd * z[..., 1] - sd**2 / 2)
-        residual = ndtr(z[..., 2]) < rel.residual_probability
-        self.relapse_residual = residual * rel.residual_fraction
-        self.relapse_retain = 0.5 ** (1.0 / rel.recovery_half_life_days)
+        size = np.exp(sd * z[..., 1] - sd**2 / 2)
+        residual = (ndtr(z[..., 2]) < rel.residual_probability) * rel.residual_fraction
+        self._relapses = Relapses(
+            self.relapse_onsets.reshape(r * n, slots),
+            size.reshape(r * n, slots),
+            residual.reshape(r * n, slots),
+            0.5 ** (1.0 / rel.recovery_half_life_days),
+        )
 
     def _init_recall_sums(self, r: int, n: int, g: int) -> None:
         """Running sums of felt severity, and the days whose sums visits need."""
@@ -245,42 +253,33 @@ class TrialRun:
     def step(self) -> None:
         """Simulate one day (see the module docstring for the order)."""
         day, i = self.day, self.day - self.first_day
-        model, z = self.model, self.noise[i]
-        s = model.n_symptoms
-        # 1. treat
-        direct = sum(
-            self.dose[..., c, None] * self.responses.direct[..., c, :]
-            for c in range(self.dose.shape[-1])
+        model, sc = self.model, self.scenario
+        # 1. treat: doses come from earlier days' sessions; drugs and period effects
+        extra = np.stack([drug_effect(sc, model, x, day) for x in self.regimens])
+        if sc.trial.design == "crossover" and day > 7 * (sc.trial.weeks + sc.trial.washout_weeks):
+            extra = extra - sc.trial.period_effect
+        r, n, g, c = self.dose.shape
+        # 2-4. mediators, symptoms, relapses (one fused kernel)
+        advance_day(
+            model,
+            day,
+            self.noise,
+            i,
+            self.state,
+            self._level,
+            self._presence,
+            self._relapses,
+            self.dose.reshape(r * n, g, c),
+            self.responses.direct.reshape(r * n, g, c, -1),
+            self.responses.signal.reshape(r * n, g, c),
+            extra,
+            self._latent,
         )
-        signal = (self.dose * self.responses.signal).sum(axis=-1)
-        extra = np.stack([drug_effect(self.scenario, model, x, day) for x in self.regimens])
-        if self.scenario.trial.design == "crossover" and day > 7 * (
-            self.scenario.trial.weeks + self.scenario.trial.washout_weeks
-        ):
-            extra = extra - self.scenario.trial.period_effect
-        # 2. mediators
-        if model.n_mediators:
-            self.mediators = mediator_step(model, self.mediators, z[:, :, None, 2 * s :], signal)
-        # 3. symptoms
-        self.fluctuation = fluctuation_step(model, self.fluctuation, z[..., :s])
-        self.drift = drift_step(model, self.drift, z[..., s : 2 * s])
-        # 4. relapses
-        self.acute *= self.relapse_retain
-        onset = (self.relapse_onsets == day) * self.relapse_size
-        self.acute += (onset * (1.0 - self.relapse_residual)).sum(axis=-1)
-        self.residual += (onset * self.relapse_residual).sum(axis=-1)
-        c = self.cohort
-        presence = c.presence[:, :, None, :]
-        untreated = (c.level + self.drift + self.fluctuation)[:, :, None, :] + mediator_load(
-            model, self.mediators
-        )
-        relapse = ((self.acute + self.residual)[..., None] * model.relapse_jump)[:, :, None, :]
-        self.latent = presence * (untreated + relapse - direct - extra)
         # 5. behaviour
         if day >= 1:
             self._behave(day)
         # 6. observe
-        self._observe(day, i, presence * relapse)
+        self._observe(day, i)
         self.day += 1
 
     def _behave(self, day: int) -> None:
@@ -331,11 +330,13 @@ class TrialRun:
         per_nrs = self.model.instruments[j].points_per_nrs()
         return (felt(self.latent[..., j]) - self._baseline_felt) * per_nrs / sym.reference_sd
 
-    def _observe(self, day: int, i: int, relapse: np.ndarray) -> None:
+    def _observe(self, day: int, i: int) -> None:
         felt_now = felt(self.latent[..., self.track_index])
         self._sum += felt_now
         if self.hypothetical:
-            self._sum_nr += felt(self.latent - relapse)[..., self.track_index]
+            relapse = relapse_load(self.model, self.state, self._presence)
+            no_relapse = (self._latent - relapse).reshape(self.latent.shape)
+            self._sum_nr += felt(no_relapse)[..., self.track_index]
         if day in self._needed:
             self._snap[day] = self._sum.copy()
             if self.hypothetical:

@@ -19,12 +19,10 @@ from mssim import rng
 from mssim.scenario import Scenario
 from mssim.symptoms import (
     SymptomModel,
-    drift_step,
+    advance_day,
     felt,
-    fluctuation_step,
     lower_times,
-    mediator_load,
-    mediator_step,
+    no_relapses,
     score,
     stationary_start,
 )
@@ -123,19 +121,26 @@ def _screen_one(
     presence = (u[..., 5 + s : 5 + 2 * s] < model.prevalence).astype(float)
     start = 5 + 2 * s
     fluct, drift = stationary_start(model, z[..., start : start + 2 * s])
-    mediators = z[..., start + 2 * s : start + 2 * s + m]
-    noise = z[..., start + 2 * s + m :].reshape(n, k, window, c)
+    units = n * k
+    state = (
+        fluct.reshape(units, s),
+        drift.reshape(units, s),
+        z[..., start + 2 * s : start + 2 * s + m].reshape(units, 1, m),
+        np.zeros(units),
+        np.zeros(units),
+    )
+    noise = z[..., start + 2 * s + m :].reshape(units, window, c)
+    untreated = np.zeros((units, 1, 0))
+    latent, no_extra = np.zeros((units, 1, s)), np.zeros((1, s))
     run_in = np.empty((n, k, window, s))
-    no_signal = np.zeros((n, k))
     for day in range(window):
-        zd = noise[:, :, day]
-        fluct = fluctuation_step(model, fluct, zd[..., :s])
-        drift = drift_step(model, drift, zd[..., s : 2 * s])
-        if m:
-            mediators = mediator_step(model, mediators, zd[..., 2 * s :], no_signal)
-        run_in[:, :, day] = felt(
-            presence * (level + drift + fluct + mediator_load(model, mediators))
-        )
+        advance_day(
+            model, day, noise, day, state, level.reshape(units, s), presence.reshape(units, s),
+            no_relapses(units), untreated, untreated[..., None], untreated, no_extra, latent,
+        )  # fmt: skip
+        run_in[:, :, day] = felt(latent.reshape(n, k, s))
+    fluct, drift = state[0].reshape(n, k, s), state[1].reshape(n, k, s)
+    mediators = state[2].reshape(n, k, m)
 
     j = model.index(rule.symptom)
     instrument = model.instruments[j]

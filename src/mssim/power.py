@@ -111,6 +111,7 @@ def summarize(
                     rows.append(
                         {
                             "analysis": method,
+                            "estimand": f"{ESTIMAND[method]} ({scenario.trial.estimand})",
                             "endpoint": endpoint,
                             "contrast": contrast,
                             "n_per_arm": n,
@@ -185,13 +186,19 @@ def check_analyses(scenario: Scenario, analyses: list[str]) -> None:
             raise MssimError(f"analysis: {method!r} does not fit design {scenario.trial.design!r}")
 
 
-def analyses_for(scenario: Scenario) -> list[str]:
-    """Every vectorized analysis that fits the scenario's design and estimand."""
+def analyses_for(scenario: Scenario, single_trial: bool = False) -> list[str]:
+    """Every analysis that fits the scenario's design and estimand.
+
+    Args:
+        scenario: The scenario.
+        single_trial: Include ``mmrm``, the slow single-trial mixed model.
+    """
     if scenario.trial.design == "crossover":
         return ["crossover"]
     if scenario.trial.estimand == "composite":
         return ["responder"]
-    return [m for m in METHODS if m != "crossover"]
+    methods = [m for m in METHODS if m != "crossover"]
+    return [*methods, "mmrm"] if single_trial else methods
 
 
 def estimate(

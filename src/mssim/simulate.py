@@ -10,9 +10,10 @@ import pandas as pd
 
 from mssim.errors import MssimError
 from mssim.plots import patient_trajectories
+from mssim.power import analyses_for
 from mssim.provenance import Provenance
 from mssim.scenario import Scenario
-from mssim.trial_tables import analysis_table, fitting_methods, one_trial_run, tables
+from mssim.trial_tables import analysis_table, one_trial_run, tables
 
 ENGINES = ("vectorized", "mesa")
 
@@ -62,7 +63,7 @@ def write_one_trial(
     Returns:
         The output folder.
     """
-    methods = fitting_methods(scenario)
+    methods = analyses_for(scenario, single_trial=True)
     if analysis == "all":
         chosen = methods
     else:

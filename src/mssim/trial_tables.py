@@ -13,13 +13,7 @@ import pandas as pd
 
 from mssim import analysis
 from mssim.behaviour import bang_index
-from mssim.designs import (
-    analyse,
-    contrast_regimens,
-    endpoint_visits,
-    randomize,
-    trial_data,
-)
+from mssim.designs import analyse, contrast_regimens, randomize, total_patients, trial_data
 from mssim.engine import NEVER, Outcomes, TrialRun
 from mssim.interventions import GUESS_DONT_KNOW, GUESS_SHAM, GUESS_VERUM
 from mssim.population import MS_TYPES
@@ -42,8 +36,6 @@ class TrialTables:
 
 def one_trial_run(scenario: Scenario, n_per_arm: int, replicate: int = 0) -> TrialRun:
     """A single-trial run that keeps daily paths and scores every symptom."""
-    from mssim.designs import total_patients
-
     return TrialRun(
         scenario,
         np.array([replicate]),
@@ -212,21 +204,3 @@ def _long_frame(
             if day < dropout[i]:
                 rows.append((i, int(alloc[i] == g_t), day // 7, scores[i, 0], scores[i, v]))
     return pd.DataFrame(rows, columns=["patient_id", "arm", "visit", "baseline", "value"])
-
-
-def fitting_methods(scenario: Scenario) -> list[str]:
-    """Every analysis that fits the design, including the single-trial mmrm."""
-    if scenario.trial.design == "crossover":
-        return ["crossover"]
-    methods = [m for m in analysis.METHODS if m != "crossover"]
-    return methods if scenario.trial.estimand == "composite" else [*methods, "mmrm"]
-
-
-__all__ = [
-    "TrialTables",
-    "analysis_table",
-    "endpoint_visits",
-    "fitting_methods",
-    "one_trial_run",
-    "tables",
-]
