@@ -180,6 +180,7 @@ def run_chunks(
                 for i, result in stream:
                     checkpoints.save(i, result)
                     results[i] = result
+                    bar.set_postfix_str(f"chunks {len(results)}/{len(chunks)}", refresh=False)
                     bar.update(len(chunks[i]))
     return [results[i] for i in range(len(chunks))]
 
