@@ -26,6 +26,9 @@ examples:
   mssim run scenarios/default.toml --solve-n --target 0.9
   mssim validate scenarios/pain.toml --set trial.analysis=responder
   mssim simulate scenarios/default.toml --n 30 --out results/one_trial
+  mssim sweep scenarios/default.toml --grid arms.acupuncture.specific_effect=0.1,0.2,0.3 \
+      --grid dropout.rate=0.05,0.2 --replicates 500
+  mssim report results/default/<timestamp>
   mssim schema > scenario.schema.json
   mssim selfcheck                             pass/fail table of the Monte Carlo core
 """
@@ -126,6 +129,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Operating characteristics over a grid of scenario fields."""
+    from mssim.sweep import sweep_command
+
+    out = sweep_command(
+        args.file,
+        args.overrides,
+        args.grid,
+        args.lhs,
+        args.replicates,
+        args.jobs,
+        args.backend,
+        args.out,
+    )
+    print(f"\nresults in {out}/")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the self-contained HTML report of a results folder."""
+    from mssim.report import report_command
+
+    report_command(args.folder)
+    return 0
+
+
 def cmd_selfcheck(args: argparse.Namespace) -> int:
     """Run the self-checks; exit status 1 if any fails."""
     from mssim.selfcheck import print_checks, selfcheck
@@ -196,6 +225,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--chunk-size", type=_positive, default=None, help="replicates per chunk")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", help="power over a grid of scenario fields (common random numbers)")
+    _scenario_arguments(p)
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2,...",
+        help="a swept field and its values (repeatable), e.g. --grid dropout.rate=0.1,0.2",
+    )
+    p.add_argument(
+        "--lhs",
+        type=_positive,
+        default=None,
+        metavar="K",
+        help="K Latin-hypercube points in the box the --grid values span, instead of the grid",
+    )
+    p.add_argument(
+        "--replicates", type=_positive, default=None, help="trials per design point and cell"
+    )
+    p.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
+    p.add_argument("--backend", choices=["threads", "processes", "dask"], default="threads")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="sweep folder (default results/<name>/sweep-<timestamp>); same --out resumes",
+    )
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("report", help="write report.html for a results folder")
+    p.add_argument("folder", type=Path, help="a folder written by mssim run or mssim sweep")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("selfcheck", help="type I error, analytic power and reproducibility checks")
     p.add_argument("--replicates", type=_positive, default=1000, help="trials per check")

@@ -1,8 +1,8 @@
 """``mssim run``: a Monte Carlo run written to a results folder.
 
 The folder holds ``power.csv`` (operating characteristics with MCSE),
-``power.png``, ``manifest.json`` and, with ``--solve-n``, ``sample_size.json``
-and ``sample_size.csv``. Chunks are checkpointed under ``chunks/`` so the same
+``power.png``, ``manifest.json``, ``report.html`` and, with ``--solve-n``,
+``sample_size.json`` and ``sample_size.csv``. Chunks are checkpointed under ``chunks/`` so the same
 command resumes an interrupted run.
 """
 
@@ -18,6 +18,7 @@ from mssim.parallel import atomic_write_bytes
 from mssim.plots import power_curve
 from mssim.power import SampleSize, estimate, solve_n
 from mssim.provenance import Provenance
+from mssim.report import write_report
 from mssim.scenario import Scenario
 
 SHOWN = {
@@ -124,6 +125,7 @@ def run_power(
         print_sample_size(answer)
         prov.extra["sample_size"] = sample_size_dict(answer)
     prov.write(out)
+    write_report(out)
     return out
 
 

@@ -20,6 +20,8 @@ import copy
 import itertools
 import numbers
 import re
+import sys
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -96,7 +98,9 @@ def _check_grid(grid: dict[str, list[Any]]) -> dict[str, list[float]]:
     for field, values in grid.items():
         if not _FIELD.match(str(field)):
             raise MssimError(f"--grid {field!r}: not a dotted field name; {_GRID_HELP}")
-        if not isinstance(values, list | tuple) or not values:
+        one = isinstance(values, str | bytes) or not isinstance(values, Iterable)
+        values = [values] if one else list(values)
+        if not values:
             raise MssimError(f"--grid {field}: give a non-empty list of numbers; {_GRID_HELP}")
         for value in values:
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -249,6 +253,7 @@ def run_sweep(
             cell; raised before anything runs or is written.
     """
     prov = Provenance(scenario)
+    grid = _check_grid(grid)  # plain ints and floats from here on (JSON, CSV)
     points = sweep_points(scenario, grid, lhs)
     base = scenario.model_dump(mode="python")
     cells = [cell_scenario(base, point, i) for i, point in enumerate(points)]
@@ -427,10 +432,20 @@ def sweep_command(
     scenario = load_scenario(file, overrides)
     grid = parse_grid(grid_args)
     folder = Path(out) if out is not None else _default_folder(scenario)
-    print(f"sweep folder: {folder}  (after an interrupt, re-run with --out {folder} to resume)")
-    table = run_sweep(
-        scenario, grid, lhs=lhs, replicates=replicates, n_jobs=n_jobs, backend=backend, out=folder
-    )
+    try:
+        table = run_sweep(
+            scenario,
+            grid,
+            lhs=lhs,
+            replicates=replicates,
+            n_jobs=n_jobs,
+            backend=backend,
+            out=folder,
+        )
+    except KeyboardInterrupt:
+        # the default folder is new each time: say which one to resume
+        print(f"\nmssim: to resume this sweep, add --out {folder}", file=sys.stderr)
+        raise
     print_summary(table, list(grid))
     return folder
 

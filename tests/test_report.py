@@ -1,0 +1,342 @@
+"""The HTML report and the provenance of scenario numbers."""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import io
+import json
+import os
+import re
+import shutil
+import typing
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+from pydantic import BaseModel
+
+from mssim import scenario as scenario_module
+from mssim.errors import MssimError
+from mssim.load import load_scenario
+from mssim.report import Folder, render, report_command, write_report
+from mssim.run import run_power
+from mssim.scenario import INTERVENTIONS, Arm, Drug, Scenario
+from mssim.sources import (
+    ASSUMPTION,
+    CALIBRATED,
+    CHANGED,
+    STATUSES,
+    UNRECORDED,
+    leaves,
+    provenance_table,
+    source_of,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n"
+SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.toml"))
+SECTIONS = (
+    "scenario",
+    "sources",
+    "design",
+    "results",
+    "figures",
+    "sample-size",
+    "monte-carlo",
+    "provenance",
+)
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class Page(HTMLParser):
+    """Collects what the checks need from an HTML document."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.ids: list[str] = []
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append(tag)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "img":
+            self.images.append(attrs["src"])
+        if "href" in attrs:
+            self.links.append(attrs["href"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    return page
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    scenario = load_scenario(None, ["power.n_per_arm=[20,40]", "power.chunk_size=15"])
+    run_power(scenario, out=out, replicates=30, progress=False)
+    write_report(out)
+    return out
+
+
+def test_report_is_one_self_contained_html_file(run_folder):
+    page = parse(run_folder / "report.html")
+    assert {"html", "head", "body", "style", "table", "img"} <= set(page.tags)
+    assert not {"script", "link", "iframe", "object"} & set(page.tags)
+    assert all(link.startswith("#") for link in page.links)
+    assert len(page.images) >= 2  # power curve, type S and exaggeration
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        data = base64.b64decode(src.split(",", 1)[1], validate=True)
+        assert data.startswith(PNG)
+        Image.open(io.BytesIO(data)).verify()
+
+
+def test_report_has_every_section(run_folder):
+    page = parse(run_folder / "report.html")
+    assert set(SECTIONS) <= set(page.ids)
+    text = "".join(page.text)
+    for phrase in (
+        "The scenario in plain words",
+        "acupuncture",
+        "FSS (1-7)",
+        "Which numbers are assumptions",
+        "±2 MCSE",
+        "30 replicate trials",
+        "power ± MCSE",
+        "mssim version",
+        str(load_scenario().seed),
+    ):
+        assert phrase in text, phrase
+
+
+def test_assumption_rows_are_highlighted(run_folder):
+    html = (run_folder / "report.html").read_text()
+    rows = re.findall(r'<tr class="assumption"><td>([^<]+)</td>', html)
+    assert "coupling.sleep_to_fatigue" in rows
+    changed = re.findall(r'<tr class="changed"><td>([^<]+)</td>', html)
+    assert changed == ["power.n_per_arm", "power.chunk_size"]
+
+
+def test_sample_size_answer_is_reported(run_folder, tmp_path):
+    folder = tmp_path / "solved"
+    shutil.copytree(run_folder, folder)
+    answer = {
+        "target": 0.8,
+        "n_per_arm": 131,
+        "n_low": 122,
+        "n_high": 140,
+        "power": 0.801,
+        "power_mcse": 0.009,
+        "replicates": 1600,
+    }
+    (folder / "sample_size.json").write_text(json.dumps(answer))
+    text = "".join(parse(write_report(folder)).text)
+    assert "131" in text
+    assert "122-140" in text
+    assert "1600 replicate trials" in text
+
+
+def test_text_from_the_folder_is_escaped(tmp_path):
+    name = '"<script>alert(1)</script>"'
+    scenario = load_scenario(None, [f"name={name}", "power.n_per_arm=[20]"])
+    run_power(scenario, out=tmp_path, replicates=10, progress=False)
+    html = write_report(tmp_path).read_text()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_literature_files_are_rendered(tmp_path):
+    (tmp_path / "studies.csv").write_text(
+        "study,estimate,se,publication_order\n1,-0.5,0.2,2\n2,-0.1,0.15,\n"
+    )
+    (tmp_path / "meta.csv").write_text("method,estimate,ci_low,ci_high\nreml,-0.3,-0.6,0.0\n")
+    figure = Figure(figsize=(2, 2))
+    figure.add_subplot().plot([0, 1], [0, 1])
+    figure.savefig(tmp_path / "funnel.png")
+    page = parse(write_report(tmp_path))
+    assert "literature" in page.ids
+    assert "reml" in page.text
+    assert len(page.images) == 1
+    assert "—" in page.text  # the unpublished study has no publication order
+    assert "2" in page.text and "2.000" not in page.text  # whole numbers stay whole
+    assert not any("NA" in text for text in page.text)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_scenario_file_reads_in_plain_words(path):
+    scenario = load_scenario(path)
+    page = Page()
+    page.feed(render(Folder(path.parent, scenario=scenario)))
+    text = "".join(page.text)
+    assert scenario.description in text
+    assert all(arm in text for arm in scenario.arms)
+    assert UNRECORDED not in set(provenance_table(scenario).source)
+
+
+def test_missing_or_empty_folder_is_a_user_error(tmp_path, capsys):
+    with pytest.raises(MssimError, match="no such results folder"):
+        report_command(tmp_path / "absent")
+    with pytest.raises(MssimError, match="no results to report"):
+        report_command(tmp_path)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_report_command_prints_where(run_folder, capsys):
+    path = report_command(run_folder)
+    assert path == run_folder / "report.html"
+    assert str(path) in capsys.readouterr().out
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(run_folder):
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is not installed"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = "the playwright package is not installed"
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser test needs headless Chromium: {missing}")
+        pytest.skip(missing)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto((run_folder / "report.html").resolve().as_uri())
+            page.screenshot(path="/tmp/mssim_report.png", full_page=True)
+            images = page.evaluate(
+                "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
+            )
+            heading = page.inner_text("h1")
+        finally:
+            browser.close()
+    assert images and all(images)
+    assert heading.startswith("mssim report")
+    assert Path("/tmp/mssim_report.png").read_bytes().startswith(PNG)
+
+
+# ---------------------------------------------------------------- sources
+
+
+def _all_leaf_paths() -> list[tuple[str, Scenario]]:
+    """Every leaf of the default scenario, of each intervention's arm and of a drug."""
+    default = Scenario()
+    paths = [(path, default) for path in leaves(default.model_dump(mode="python"))]
+    for kind in INTERVENTIONS:
+        arm = Arm(intervention=kind, drug=Drug()).model_dump(mode="python")
+        paths += [(f"arms.{kind}.{path}", default) for path in leaves(arm)]
+    return paths
+
+
+def test_every_default_field_has_a_source():
+    table = provenance_table(Scenario())
+    assert list(table.field) == list(leaves(Scenario().model_dump(mode="python")))
+    assert table.status.isin(STATUSES).all()
+    assert CHANGED not in set(table.status)
+    missing = [path for path, s in _all_leaf_paths() if source_of(path, s) is None]
+    assert not missing, f"add these fields to mssim.sources.SOURCES: {missing}"
+    assert UNRECORDED not in set(table.source)
+
+
+def test_changed_fields_are_marked():
+    table = provenance_table(load_scenario(None, ["dropout.rate=0.2"])).set_index("field")
+    row = table.loc["dropout.rate"]
+    assert (row.value, row.default, row.status) == (0.2, 0.1, CHANGED)
+    assert "Rog 2005" in row.source
+    assert table.loc["dropout.mechanism", "status"] == ASSUMPTION
+
+
+def test_arm_sources_follow_the_intervention_not_the_name():
+    three = load_scenario(next(p for p in SCENARIOS if p.stem == "three_arm"))
+    renamed = {("verum" if k == "acupuncture" else k): v for k, v in three.arms.items()}
+    scenario = Scenario.model_construct(**{**dict(three), "arms": renamed})
+    assert source_of("arms.verum.specific_effect", scenario) == source_of(
+        "arms.acupuncture.specific_effect", three
+    )
+    assert "Vickers 2012" in source_of("arms.verum.specific_effect", scenario).source
+
+
+def _commented_defaults(table: str) -> list[tuple[str, str, str]]:
+    """(group, field, comment) of each commented line of a defaults table in scenario.py."""
+    text = inspect.getsource(scenario_module)
+    block = text.split(f"\n{table}: dict[str, dict[str, Any]] = {{\n", 1)[1].split("\n}\n")[0]
+    group, found = "", []
+    for line in block.splitlines():
+        if match := re.match(r'^    "(\w+)": \{', line):
+            group = match.group(1)
+        elif match := re.match(r'^        "(\w+)": [^#]*#\s*(.+)$', line):
+            found.append((group, match.group(1), match.group(2)))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("table", "prefix"), [("SYMPTOM_DEFAULTS", "symptoms"), ("INTERVENTION_DEFAULTS", "arms")]
+)
+def test_sources_agree_with_the_comments_in_scenario_py(table, prefix):
+    commented = _commented_defaults(table)
+    assert len(commented) > 10
+    for group, field, comment in commented:
+        status = source_of(f"{prefix}.{group}.{field}", Scenario()).status
+        if "(A)" in comment:
+            assert status == ASSUMPTION, (group, field, comment)
+        if "calib" in comment:
+            assert status == CALIBRATED, (group, field, comment)
+
+
+def _field_info(path: str):
+    """The pydantic FieldInfo a dotted leaf path of a scenario belongs to."""
+    model, info = Scenario, None
+    annotation = None
+    for part in path.split("."):
+        if model is not None and part in model.model_fields:
+            info = model.model_fields[part]
+            annotation = info.annotation
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+        else:
+            return info
+        model = next(
+            (
+                a
+                for a in (annotation, *typing.get_args(annotation))
+                if isinstance(a, type) and issubclass(a, BaseModel)
+            ),
+            None,
+        )
+    return info
+
+
+def test_fields_described_as_assumptions_are_assumptions():
+    table = provenance_table(Scenario())
+    checked = 0
+    for field, status in zip(table.field, table.status, strict=True):
+        info = _field_info(field)
+        if info is not None and "(A)" in (info.description or ""):
+            assert status == ASSUMPTION, field
+            checked += 1
+    assert checked > 20

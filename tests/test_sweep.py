@@ -1,0 +1,228 @@
+"""Sweeps: grid and Latin hypercube, common random numbers, resume, user errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mssim import power, sweep
+from mssim.errors import MssimError
+from mssim.load import load_scenario
+from mssim.power import estimate
+from mssim.sweep import cell_scenario, parse_grid, run_sweep, sweep_command, sweep_points
+
+# Small chunks, so a cell has several and an interrupt can fall inside one.
+SCENARIO = load_scenario(None, ["power.chunk_size=10"])
+EFFECT, DROPOUT = "arms.acupuncture.specific_effect", "dropout.rate"
+GRID = {EFFECT: [0.2, 0.6], DROPOUT: [0.1, 0.3]}
+N = [20, 40]
+REPS = 40
+CHUNKS = 4 * REPS // 10  # cells x chunks per cell
+
+
+def _run(out, **kwargs):
+    return run_sweep(
+        SCENARIO, GRID, replicates=REPS, n_per_arm=N, out=out, progress=False, **kwargs
+    )
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    return out, _run(out)
+
+
+def test_grid_writes_tidy_csv_with_swept_columns(swept):
+    out, frame = swept
+    csv = pd.read_csv(out / "sweep.csv")
+    assert list(csv.columns[:3]) == ["cell", EFFECT, DROPOUT]
+    assert {"power", "power_mcse", "true_effect", "exaggeration", "n_per_arm"} <= set(csv.columns)
+    assert len(csv) == 2 * 2 * 2
+    assert sorted(set(zip(csv[EFFECT], csv[DROPOUT], strict=True))) == [
+        (0.2, 0.1),
+        (0.2, 0.3),
+        (0.6, 0.1),
+        (0.6, 0.3),
+    ]
+    pd.testing.assert_frame_equal(csv, frame, check_dtype=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["grid"] == GRID
+    assert manifest["seed"] == SCENARIO.seed
+    for name in ("power_heatmap.png", "sample_size.png", "report.html"):
+        assert (out / name).stat().st_size > 0, name
+    assert len(list((out / "cells" / "3" / "chunks").glob("chunk-*.npz"))) == REPS // 10
+
+
+def test_larger_specific_effect_has_more_power_at_same_n(swept):
+    _, frame = swept
+    low = frame[frame[EFFECT] == 0.2].set_index([DROPOUT, "n_per_arm"])
+    high = frame[frame[EFFECT] == 0.6].set_index([DROPOUT, "n_per_arm"])
+    # effects are treatment minus comparator: a benefit is negative
+    assert (high.true_effect < low.true_effect).all()
+    assert (high.power >= low.power).all()
+    assert high.power.mean() > low.power.mean() + 0.1
+
+
+def test_cell_is_the_plain_run_of_its_scenario(swept):
+    """Common random numbers: a cell's numbers are those of a run of its scenario."""
+    _, frame = swept
+    point = {EFFECT: 0.6, DROPOUT: 0.3}
+    cell = cell_scenario(SCENARIO.model_dump(mode="python"), point, 3)
+    assert cell.seed == SCENARIO.seed
+    alone = estimate(cell, N, REPS, progress=False)
+    mine = frame[frame.cell == 3].drop(columns=["cell", EFFECT, DROPOUT])
+    pd.testing.assert_frame_equal(mine.reset_index(drop=True), alone)
+
+
+def test_cell_folder_is_a_run_folder_of_its_scenario(swept, monkeypatch):
+    """power.estimate resumes from a cell's chunks without simulating anything."""
+    out, frame = swept
+    cell = cell_scenario(SCENARIO.model_dump(mode="python"), {EFFECT: 0.2, DROPOUT: 0.3}, 1)
+    monkeypatch.setattr(power, "chunk_statistics", _never)
+    loaded = estimate(cell, N, REPS, out=out / "cells" / "1", progress=False)
+    mine = frame[frame.cell == 1].drop(columns=["cell", EFFECT, DROPOUT])
+    pd.testing.assert_frame_equal(mine.reset_index(drop=True), loaded)
+
+
+def test_interrupted_sweep_resumes_to_the_same_csv(swept, tmp_path, monkeypatch):
+    reference, _ = swept
+    real = sweep.chunk_statistics
+    calls = []
+
+    def interrupted(*args):
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(sweep, "chunk_statistics", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path)
+    assert not (tmp_path / "sweep.csv").exists()
+    assert len(list(tmp_path.glob("cells/*/chunks/chunk-*.npz"))) == 5
+
+    def counted(*args):
+        calls.append(1)
+        return real(*args)
+
+    calls.clear()
+    monkeypatch.setattr(sweep, "chunk_statistics", counted)
+    _run(tmp_path, n_jobs=2)
+    assert len(calls) == CHUNKS - 5  # finished chunks are not run again
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "sweep.csv"), pd.read_csv(reference / "sweep.csv")
+    )
+
+
+def _never(*args):
+    raise AssertionError("nothing may run before every cell is valid")
+
+
+@pytest.mark.parametrize(
+    ("grid", "field"),
+    [
+        ({"arms.acupuncture.specfic_effect": [0.1]}, "arms.acupuncture.specfic_effect"),
+        ({EFFECT: [0.2], "dropout.rate": [0.1, 1.5]}, "dropout.rate"),
+        ({"dropout.rate": [0.1, "high"]}, "dropout.rate"),
+        ({"dropout.rate": [True]}, "dropout.rate"),
+        ({"trial.alpha": []}, "trial.alpha"),
+    ],
+)
+def test_bad_grid_is_refused_before_anything_runs(grid, field, tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "chunk_statistics", _never)
+    out = tmp_path / "never"
+    with pytest.raises(MssimError, match=field.replace(".", r"\.")):
+        run_sweep(SCENARIO, grid, replicates=10, n_per_arm=[20], out=out, progress=False)
+    assert not out.exists()
+
+
+def test_unknown_field_suggests_the_right_one():
+    with pytest.raises(MssimError, match="did you mean 'specific_effect'"):
+        run_sweep(SCENARIO, {"arms.acupuncture.specfic_effect": [0.1]}, replicates=1)
+
+
+def test_parse_grid():
+    grid = parse_grid(["dropout.rate=0.1, 0.2", "trial.weeks=8,12"])
+    assert grid == {"dropout.rate": [0.1, 0.2], "trial.weeks": [8, 12]}
+    assert all(isinstance(v, int) for v in grid["trial.weeks"])
+    # numpy values from the Python API become plain numbers (for JSON and CSV)
+    points = sweep_points(SCENARIO, {"trial.weeks": np.array([8, 12])}, None)
+    assert points == [{"trial.weeks": 8}, {"trial.weeks": 12}]
+    assert all(type(p["trial.weeks"]) is int for p in points)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["dropout.rate"], "malformed"),
+        (["=0.1"], "malformed"),
+        (["dropout.rate=0.1,,0.2"], "malformed"),
+        (["dropout.rate=0.1,abc"], r"dropout\.rate: 'abc' is not a number"),
+        (["dropout.rate=0.1", "dropout.rate=0.2"], "given twice"),
+        ([], "at least one"),
+    ],
+)
+def test_parse_grid_errors(args, message):
+    with pytest.raises(MssimError, match=message):
+        parse_grid(args)
+
+
+def test_latin_hypercube_fills_the_box_reproducibly():
+    grid = {EFFECT: [0.0, 0.8], DROPOUT: [0.3, 0.05, 0.1], "trial.weeks": [8, 16]}
+    k = 7
+    points = sweep_points(SCENARIO, grid, lhs=k)
+    assert len(points) == k
+    assert points == sweep_points(SCENARIO, grid, lhs=k)
+    other = SCENARIO.model_copy(update={"seed": SCENARIO.seed + 1})
+    assert points != sweep_points(other, grid, lhs=k)
+    for field, values in grid.items():
+        drawn = np.array([p[field] for p in points], dtype=float)
+        assert ((drawn >= min(values)) & (drawn <= max(values))).all(), field
+    assert all(isinstance(p["trial.weeks"], int) for p in points)
+    # Latin hypercube: one point in each of the k equal slices of every continuous axis
+    for field in (EFFECT, DROPOUT):
+        lo, hi = min(grid[field]), max(grid[field])
+        drawn = np.array([p[field] for p in points])
+        slices = np.minimum(((drawn - lo) / (hi - lo) * k).astype(int), k - 1)
+        assert sorted(slices) == list(range(k)), field
+
+
+def test_latin_hypercube_sweep_runs_its_points():
+    grid = {EFFECT: [0.1, 0.5], DROPOUT: [0.05, 0.2]}
+    frame = run_sweep(SCENARIO, grid, lhs=3, replicates=10, n_per_arm=[20], progress=False)
+    assert len(frame) == 3
+    expected = sweep_points(SCENARIO, grid, lhs=3)
+    assert frame[[EFFECT, DROPOUT]].to_dict("records") == expected
+
+
+def test_sweep_command_prints_a_summary(tmp_path, capsys):
+    out = sweep_command(
+        None,
+        ["power.chunk_size=10", "power.n_per_arm=[20]"],
+        ["arms.acupuncture.specific_effect=0.2,0.6"],
+        None,
+        20,
+        1,
+        "threads",
+        tmp_path / "cmd",
+    )
+    assert out == tmp_path / "cmd"
+    assert (out / "sweep.csv").is_file()
+    assert (out / "sample_size.png").is_file()
+    assert not (out / "power_heatmap.png").exists()  # one swept field: no heatmap
+    printed = capsys.readouterr().out
+    assert EFFECT in printed
+    assert "common random numbers" in printed
+
+
+def test_interrupted_sweep_command_says_how_to_resume(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "run_sweep", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sweep_command(None, [], ["dropout.rate=0.1,0.2"], None, 10, 1, "threads", None)
+    assert "add --out results/default/sweep-" in capsys.readouterr().err
