@@ -43,8 +43,9 @@ ESTIMAND: dict[str, str] = {
     "mmrm": "mean_difference",
 }
 
-# A sum of squares at most this fraction of its uncentred counterpart is rounding noise of
-# constant data (the noise is ~(N * 2.2e-16)**2, real data are many orders above).
+# A sum of squares (or determinant) at most this fraction of its natural scale, e.g. the
+# uncentred sum of squares, is rounding noise and counts as 0: for constant data the noise
+# is ~(N * 2.2e-16)**2 of the scale, while real data are many orders above 1e-10.
 _REL_TOL = 1e-10
 # Fisher's test counts a table as extreme when its probability is <= (1 + tol) p_observed.
 # Rounding of the log-factorial sums is < 1e-12 for N <= 600, while distinct tables can be
@@ -137,7 +138,9 @@ def _centre(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     """
     n = w.sum(axis=1)
     mean = np.einsum("ij,ij->i", w, x) / n
-    return (x - mean[:, None]) * w, n, mean
+    centred = x - mean[:, None]
+    centred *= w
+    return centred, n, mean
 
 
 def _moments(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -273,9 +276,12 @@ def _ancova_fit(
     det = s_tt * s_xx - s_tx**2
     estimate = (s_xx * s_ty - s_tx * s_xy) / det
     slope = (s_tt * s_xy - s_tx * s_ty) / det
-    weights = (s_xx[:, None] * t - s_tx[:, None] * x) / det[:, None]
+    weights = s_xx[:, None] * t
+    weights -= s_tx[:, None] * x
+    weights /= det[:, None]
     # Residuals from the centred fit, rather than s_yy - fitted SS, avoid cancellation.
-    resid = y - estimate[:, None] * t - slope[:, None] * x
+    resid = y - estimate[:, None] * t
+    resid -= slope[:, None] * x
     rss = dot(resid, resid)
     reason = _reasons(
         (TOO_FEW, (treat.sum(1) < 1) | (comp.sum(1) < 1) | (n < 4)),
@@ -316,6 +322,30 @@ def ancova(
         return _result(estimate, se, _wald(estimate, se, df, alpha), n, reason)
 
 
+def _cluster_labels(cluster: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Map the cluster ids of each replicate to labels 0..K-1 (K <= N unless ids are dense).
+
+    Ids whose observed range spans at most N values (e.g. practitioners 0..P-1) are only
+    shifted; otherwise each row is relabelled by sorting it. Unanalysed patients get some
+    label too; callers must weight them by ``mask``.
+
+    Returns:
+        The labels, shape (R, N), and the number of possible labels K.
+    """
+    ids = np.where(mask, cluster, 0).astype(np.int64)
+    observed_ids = ids[mask]
+    low, high = (int(observed_ids.min()), int(observed_ids.max())) if mask.any() else (0, 0)
+    if high - low < ids.shape[1]:
+        return np.where(mask, ids - low, 0), high - low + 1
+    order = np.argsort(np.where(mask, ids, np.iinfo(np.int64).max), axis=1)
+    ranked = np.take_along_axis(ids, order, axis=1)
+    new = np.ones(ids.shape, np.int64)
+    new[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    labels = np.empty_like(ids)
+    np.put_along_axis(labels, order, new.cumsum(axis=1) - 1, axis=1)
+    return labels, ids.shape[1]
+
+
 def ancova_cluster(
     outcome: np.ndarray,
     baseline: np.ndarray,
@@ -332,10 +362,12 @@ def ancova_cluster(
     (statsmodels' default for ``cov_type="cluster"``). CI and p-value use a t distribution
     on G - 1 df (statsmodels with ``use_t=True``).
 
-    Cluster labels are relabelled within each replicate, so ids may be any integers (not
-    necessarily 0..G-1) and the same id in two replicates denotes unrelated clusters. G
+    Clusters are identified within each replicate: ids may be any integers (not
+    necessarily 0..G-1), and the same id in two replicates denotes unrelated clusters. G
     counts the clusters with at least one analysed patient. A patient treated by no
-    practitioner should get an id of its own (a singleton cluster).
+    practitioner should get an id of its own (a singleton cluster). Ids whose observed
+    values span at most N consecutive integers (e.g. 0..P-1) take a fast path; others are
+    relabelled by sorting each replicate (about twice as slow).
 
     Args:
         outcome: Follow-up outcome (outcome units), shape (R, N).
@@ -353,22 +385,24 @@ def ancova_cluster(
     _check_alpha(alpha)
     outcome, baseline, arm, cluster, observed = _arrays(outcome, baseline, arm, cluster, observed)
     with np.errstate(all="ignore"):
-        estimate, weights, resid, _, n, reason = _ancova_fit(outcome, baseline, arm, observed)
+        estimate, weights, resid, rss, n, reason = _ancova_fit(outcome, baseline, arm, observed)
         mask = observed.astype(bool)
-        # Unanalysed patients join the row's smallest analysed cluster with a zero score,
-        # so the sorted row has exactly G distinct ids.
-        fill = np.where(mask, cluster, np.iinfo(np.int64).max).min(axis=1, keepdims=True)
-        ids = np.where(mask, cluster, fill).astype(np.int64)
-        order = np.argsort(ids, axis=1)
-        start, row = _runs(np.take_along_axis(ids, order, axis=1))
-        score = np.take_along_axis(weights * resid, order, axis=1)
-        cluster_sums = np.add.reduceat(score.ravel(), start)
-        meat = np.bincount(row, weights=cluster_sums**2, minlength=len(ids))
-        g = np.bincount(row, minlength=len(ids))
+        labels, n_labels = _cluster_labels(cluster, mask)
+        n_rows = len(labels)
+        key = (np.arange(n_rows)[:, None] * n_labels + labels).ravel()
+
+        def per_cluster(values: np.ndarray) -> np.ndarray:
+            """Sum ``values`` per (replicate, cluster label): shape (R, K)."""
+            sums = np.bincount(key, weights=values.ravel(), minlength=n_rows * n_labels)
+            return sums.reshape(n_rows, n_labels)
+
+        meat = (per_cluster(weights * resid) ** 2).sum(1)
+        g = (per_cluster(mask) > 0).sum(1)
         se = np.sqrt(g / (g - 1) * (n - 1) / (n - 3) * meat)
-        # In tiny trials the scores can cancel within every cluster, leaving a sandwich that
-        # is only rounding noise; compare it with the sum of the squared patient scores.
-        cancelled = _negligible(meat, np.einsum("ij,ij->i", score, score))
+        # In tiny trials the scores can cancel within every cluster (or vanish, e.g. at
+        # leverage-1 points), leaving a sandwich of rounding noise; its scale is that of the
+        # classical variance, rss * sum(w**2).
+        cancelled = _negligible(meat, rss * np.einsum("ij,ij->i", weights, weights))
         extra = _reasons((TOO_FEW_CLUSTERS, g < 2), (ZERO_VARIANCE, cancelled))
         reason = np.where(reason == OK, extra, reason)
         return _result(estimate, se, _wald(estimate, se, g - 1, alpha), n, reason)
@@ -583,7 +617,7 @@ def mmrm(frame: pd.DataFrame, alpha: float = 0.05) -> Estimates:
         ``fit_failed`` (the fit raised, did not converge or gave a non-finite SE); the
         model's warnings are suppressed.
     """
-    import statsmodels.formula.api as smf
+    import statsmodels.formula.api as smf  # lazily: the formula API takes ~1 s to import
 
     _check_alpha(alpha)
     n = np.array([frame["patient_id"].nunique()], dtype=np.int64)

@@ -62,6 +62,8 @@ class Checkpoints:
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in self.folder.glob(".chunk-*.tmp.npz"):  # left by a killed process
+            stale.unlink(missing_ok=True)
         stamp = self.folder / "RUN_KEY"
         if stamp.exists() and stamp.read_text().strip() != key:
             raise MssimError(
@@ -87,9 +89,12 @@ class Checkpoints:
         path = self.path(index)
         if path is None:
             return
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, **result)
-        os.replace(tmp, path)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+        try:
+            np.savez(tmp, **result)
+            os.replace(tmp, path)
+        finally:  # an interrupted write leaves nothing behind
+            tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
