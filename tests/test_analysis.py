@@ -395,6 +395,12 @@ def test_degenerate_special_cases():
     assert_degenerate(constant_baseline, 3, 3)
     collinear = an.ancova(y, 2.0 * arm + 1, arm, observed)
     assert_degenerate(collinear, 3, 3)
+    # One treated patient (leverage 1) and comparators at x = 3, 3, 10: every patient
+    # score w_i e_i is 0, so the CR1 sandwich is rounding noise (statsmodels: ~1e-7 or NaN).
+    cancelled = an.ancova_cluster(
+        [[0.0, 10, 1, 7]], [[3.0, 10, 3, 10]], [[0, 1, 0, 0]], [[5, 9, 9, 9]], np.ones((1, 4), bool)
+    )
+    assert_degenerate(cancelled, 0, 2)
     all_tied = an.mann_whitney(np.ones_like(y), arm, observed)
     assert_degenerate(all_tied, 3, 2)
     constant_change = an.crossover(y, y - 1.5, arm, observed)

@@ -323,7 +323,7 @@ def ancova(
 
 
 def _cluster_labels(cluster: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Map the cluster ids of each replicate to labels 0..K-1 (K <= N unless ids are dense).
+    """Map the cluster ids of each replicate to labels 0..K-1, with K <= N.
 
     Ids whose observed range spans at most N values (e.g. practitioners 0..P-1) are only
     shifted; otherwise each row is relabelled by sorting it. Unanalysed patients get some
