@@ -27,8 +27,10 @@ def test_unequal_allocation_ratio():
 
 
 def test_stratified_blocks_balance_within_each_stratum():
-    _, o, alloc = allocation(["trial.randomization=stratified", "trial.stratify_by=ms_type",
-                              "trial.block_size=2"], n_per_arm=40)
+    _, o, alloc = allocation(
+        ["trial.randomization=stratified", "trial.stratify_by=ms_type", "trial.block_size=2"],
+        n_per_arm=40,
+    )
     for r in range(alloc.shape[0]):
         for stratum in range(3):
             arms = alloc[r][o.cohort.ms_type[r] == stratum]
@@ -42,8 +44,13 @@ def test_simple_randomization_is_not_forced_to_balance():
 
 
 def test_hypothetical_strategy_censors_after_relapse_and_uses_no_relapse_truth():
-    s, o, alloc = allocation(["trial.estimand=hypothetical", "relapses.annual_rate={rrms=3.0, spms=3.0, ppms=3.0}",
-                              "dropout.rate=0.0"])
+    s, o, alloc = allocation(
+        [
+            "trial.estimand=hypothetical",
+            "relapses.annual_rate={rrms=3.0, spms=3.0, ppms=3.0}",
+            "dropout.rate=0.0",
+        ]
+    )
     n = alloc.shape[1]
     data = trial_data(s, o, alloc, "fatigue", n)
     onsets = o.relapse_onsets
@@ -54,8 +61,13 @@ def test_hypothetical_strategy_censors_after_relapse_and_uses_no_relapse_truth()
 
 
 def test_composite_strategy_counts_relapse_as_failure():
-    s, o, alloc = allocation(["trial.estimand=composite", "trial.analysis=responder",
-                              "relapses.annual_rate={rrms=3.0, spms=3.0, ppms=3.0}"])
+    s, o, alloc = allocation(
+        [
+            "trial.estimand=composite",
+            "trial.analysis=responder",
+            "relapses.annual_rate={rrms=3.0, spms=3.0, ppms=3.0}",
+        ]
+    )
     data = trial_data(s, o, alloc, "fatigue", alloc.shape[1])
     relapsed = ((o.relapse_onsets >= 1) & (o.relapse_onsets <= 84)).any(-1)
     assert relapsed.any() and not data.responded[relapsed].any()
@@ -78,4 +90,6 @@ def test_truth_is_the_same_whoever_is_allocated():
     s, o, _ = allocation([])
     truth = true_effects(s, o, "fatigue")["mean_difference"]
     assert truth.shape == (6, 1) and (truth < 0).all()
-    assert (o.relapse_onsets[o.relapse_onsets < NEVER] >= -s.population.screening.days_before_baseline).all()
+    assert (
+        o.relapse_onsets[o.relapse_onsets < NEVER] >= -s.population.screening.days_before_baseline
+    ).all()

@@ -63,7 +63,10 @@ def test_power_is_monotone_in_n_on_shipped_scenarios(name):
             mcse = steps.std(axis=1, ddof=1) / np.sqrt(steps.shape[1])
             assert (steps.mean(axis=1) >= -3 * mcse).all(), (name, steps.mean(axis=1), mcse)
             total = reject[-1, e, c] - reject[0, e, c]
-            assert total.mean() > 3 * total.std(ddof=1) / np.sqrt(total.size) or reject[0, e, c].mean() > 0.95
+            assert (
+                total.mean() > 3 * total.std(ddof=1) / np.sqrt(total.size)
+                or reject[0, e, c].mean() > 0.95
+            )
 
 
 def test_peak_memory_is_bounded_by_the_chunk_not_by_replicates():

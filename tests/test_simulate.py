@@ -13,23 +13,62 @@ def one_trial(tmp_path_factory):
     from mssim.cli import main
 
     out = tmp_path_factory.mktemp("sim") / "trial"
-    assert main(["simulate", "--n", "15", "--seed", "7", "--out", str(out), "--analysis", "all",
-                 "--set", "dropout.rate=0.3"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--n",
+                "15",
+                "--seed",
+                "7",
+                "--out",
+                str(out),
+                "--analysis",
+                "all",
+                "--set",
+                "dropout.rate=0.3",
+            ]
+        )
+        == 0
+    )
     return out
 
 
 def test_writes_every_file(one_trial):
     names = {p.name for p in one_trial.iterdir()}
-    assert {"patients.csv", "daily.csv", "visits.csv", "sessions.csv", "relapses.csv", "arms.csv",
-            "analysis.csv", "trajectories.png", "manifest.json"} <= names
+    assert {
+        "patients.csv",
+        "daily.csv",
+        "visits.csv",
+        "sessions.csv",
+        "relapses.csv",
+        "arms.csv",
+        "analysis.csv",
+        "trajectories.png",
+        "manifest.json",
+    } <= names
     assert not [p for p in one_trial.parent.iterdir() if p.name.startswith(".")]
 
 
 def test_patient_table(one_trial):
     p = pd.read_csv(one_trial / "patients.csv")
-    assert {"patient_id", "arm", "baseline", "outcome", "change", "dropped_out", "relapses",
-            "ms_type", "edss", "responder", "expectation", "guess", "practitioner",
-            "sessions_attended", "ae_acupuncture_minor"} <= set(p.columns)
+    assert {
+        "patient_id",
+        "arm",
+        "baseline",
+        "outcome",
+        "change",
+        "dropped_out",
+        "relapses",
+        "ms_type",
+        "edss",
+        "responder",
+        "expectation",
+        "guess",
+        "practitioner",
+        "sessions_attended",
+        "ae_acupuncture_minor",
+    } <= set(p.columns)
     assert len(p) == 30 and set(p.arm) == {"acupuncture", "sham"}
     assert (p.groupby("arm").size() == 15).all()
     assert p.dropped_out.any()
@@ -52,8 +91,18 @@ def test_daily_and_visits_are_long_tables(one_trial):
 
 def test_analysis_table_names_method_contrast_and_estimand(one_trial):
     a = pd.read_csv(one_trial / "analysis.csv")
-    assert {"endpoint", "contrast", "method", "estimate", "se", "ci_low", "ci_high", "p_value",
-            "n_analysed", "estimand"} <= set(a.columns)
+    assert {
+        "endpoint",
+        "contrast",
+        "method",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n_analysed",
+        "estimand",
+    } <= set(a.columns)
     assert set(a.method) == set(ESTIMAND) - {"crossover"}
     assert set(a.contrast) == {"acupuncture - sham"}
     assert a.estimand.str.contains("treatment_policy").all()
@@ -63,7 +112,9 @@ def test_analysis_table_names_method_contrast_and_estimand(one_trial):
 
 def test_manifest(one_trial):
     m = json.loads((one_trial / "manifest.json").read_text())
-    assert m["seed"] == 7 and m["scenario"]["dropout"]["rate"] == 0.3 and m["engine"] == "vectorized"
+    assert (
+        m["seed"] == 7 and m["scenario"]["dropout"]["rate"] == 0.3 and m["engine"] == "vectorized"
+    )
 
 
 def test_analysis_that_does_not_fit_is_refused(tmp_path, cli):
@@ -77,7 +128,7 @@ def test_crossover_trial(tmp_path, cli):
     from pathlib import Path
 
     path = Path(__file__).parent.parent / "scenarios" / "crossover.toml"
-    status, out, _ = cli("simulate", path, "--n", "8", "--out", tmp_path / "c")
+    status, _, _ = cli("simulate", path, "--n", "8", "--out", tmp_path / "c")
     assert status == 0
     p = pd.read_csv(tmp_path / "c" / "patients.csv")
     assert set(p.arm) == {"acupuncture then sham", "sham then acupuncture"}

@@ -70,7 +70,7 @@ def test_cell_is_the_plain_run_of_its_scenario(swept):
     """Common random numbers: a cell's numbers are those of a run of its scenario."""
     _, frame = swept
     point = {EFFECT: 0.6, DROPOUT: 0.3}
-    cell = cell_scenario(SCENARIO.model_dump(mode="python"), point, 3)
+    cell = cell_scenario(SCENARIO, point, 3)
     assert cell.seed == SCENARIO.seed
     alone = estimate(cell, N, REPS, progress=False)
     mine = frame[frame.cell == 3].drop(columns=["cell", EFFECT, DROPOUT])
@@ -80,7 +80,7 @@ def test_cell_is_the_plain_run_of_its_scenario(swept):
 def test_cell_folder_is_a_run_folder_of_its_scenario(swept, monkeypatch):
     """power.estimate resumes from a cell's chunks without simulating anything."""
     out, frame = swept
-    cell = cell_scenario(SCENARIO.model_dump(mode="python"), {EFFECT: 0.2, DROPOUT: 0.3}, 1)
+    cell = cell_scenario(SCENARIO, {EFFECT: 0.2, DROPOUT: 0.3}, 1)
     monkeypatch.setattr(power, "chunk_statistics", _never)
     loaded = estimate(cell, N, REPS, out=out / "cells" / "1", progress=False)
     mine = frame[frame.cell == 1].drop(columns=["cell", EFFECT, DROPOUT])

@@ -29,8 +29,10 @@ examples:
   mssim sweep scenarios/default.toml --grid arms.acupuncture.specific_effect=0.1,0.2,0.3 \
       --grid dropout.rate=0.05,0.2 --replicates 500
   mssim report results/default/<timestamp>
+  mssim literature scenarios/default.toml     a simulated literature with publication bias
   mssim schema > scenario.schema.json
   mssim selfcheck                             pass/fail table of the Monte Carlo core
+  mssim dashboard scenarios/default.toml      teaching dashboard on http://127.0.0.1:8765
 """
 
 
@@ -155,6 +157,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_literature(args: argparse.Namespace) -> int:
+    """A simulated literature of small trials, publication bias and meta-analysis."""
+    from mssim.literature import literature_command
+
+    literature_command(
+        args.file,
+        args.overrides,
+        args.out,
+        n_studies=args.studies,
+        sizes=(args.min_n, args.max_n),
+        p_nonsignificant=args.p_nonsignificant,
+        outcome_switching=args.outcome_switching,
+        open_label_share=args.open_label_share,
+        seed=args.seed,
+    )
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the Solara dashboard (replaces this process)."""
+    try:
+        from mssim.dashboard import serve
+    except ImportError as err:
+        raise MssimError(
+            f"dashboard: {err.name} is not installed; pip install 'mssim[dashboard]'"
+        ) from None
+    serve(args.file, host=args.host, port=args.port)
+    return 0
+
+
 def cmd_selfcheck(args: argparse.Namespace) -> int:
     """Run the self-checks; exit status 1 if any fails."""
     from mssim.selfcheck import print_checks, selfcheck
@@ -258,6 +290,51 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write report.html for a results folder")
     p.add_argument("folder", type=Path, help="a folder written by mssim run or mssim sweep")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "literature", help="a simulated literature: publication bias and meta-analysis"
+    )
+    _scenario_arguments(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default results/<name>/literature-<timestamp>)",
+    )
+    # plain int: literature_command explains what is allowed
+    p.add_argument("--studies", type=int, default=40, help="trials run, published or not")
+    p.add_argument("--min-n", type=int, default=10, help="smallest trial (patients per arm)")
+    p.add_argument("--max-n", type=int, default=80, help="largest trial (patients per arm)")
+    p.add_argument(
+        "--p-nonsignificant",
+        type=float,
+        default=0.2,
+        help="chance a non-significant trial is published (significant ones always are)",
+    )
+    p.add_argument(
+        "--outcome-switching",
+        action="store_true",
+        help="authors report their most significant endpoint or visit",
+    )
+    p.add_argument(
+        "--open-label-share",
+        type=float,
+        default=0.5,
+        help="share of open-label trials (vs usual care)",
+    )
+    p.add_argument("--seed", type=_non_negative, default=None, help="root seed")
+    p.set_defaults(func=cmd_literature)
+
+    p = sub.add_parser("dashboard", help="browser dashboard (Solara) on http://HOST:PORT")
+    p.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="scenario TOML file (default: the embedded default scenario)",
+    )
+    p.add_argument("--port", type=_positive, default=8765, help="TCP port (default 8765)")
+    p.add_argument("--host", default="127.0.0.1", help="interface (default loopback)")
+    p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("selfcheck", help="type I error, analytic power and reproducibility checks")
     p.add_argument("--replicates", type=_positive, default=1000, help="trials per check")

@@ -103,6 +103,8 @@ class Responses:
         practitioner: Global practitioner id, -1 if none, (R, N, regimens).
         responder: Responder status, (R, N).
         expectation: Expectation multiplier (mean 1), (R, N).
+        practitioner_z: Practitioners' own effects before scaling by each
+            arm's ``practitioner_sd`` (SD units), (R, practitioners).
     """
 
     direct: np.ndarray
@@ -111,6 +113,7 @@ class Responses:
     practitioner: np.ndarray
     responder: np.ndarray
     expectation: np.ndarray
+    practitioner_z: np.ndarray
 
 
 def draw_responses(
@@ -170,7 +173,7 @@ def draw_responses(
                 ref = getattr(scenario.symptoms, name).reference_sd
                 per_nrs = model.instruments[si].points_per_nrs()
                 direct[:, :, gi, ci, si] = weight * person_sd * ref / per_nrs
-    return Responses(direct, signal, guess, practitioner, responder, expectation)
+    return Responses(direct, signal, guess, practitioner, responder, expectation, zp)
 
 
 def _effects_in_sd(scenario: Scenario, arm_name: str, primary_sd: float) -> tuple[float, float]:

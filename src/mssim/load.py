@@ -50,6 +50,36 @@ def load_scenario(path: str | Path | None = None, overrides: Iterable[str] = ())
     return validate(raw, source)
 
 
+def with_overrides(
+    scenario: Scenario,
+    overrides: Iterable[str] = (),
+    source: str | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> Scenario:
+    """A validated copy of a scenario with overrides.
+
+    Args:
+        scenario: The scenario.
+        overrides: ``dotted.key=VALUE`` strings, as for ``--set``.
+        source: What to call the scenario in messages (default: its name).
+        values: ``{"dotted.key": python value}`` applied first; a table
+            value replaces the whole table (e.g. ``{"arms": {...}}``).
+
+    Returns:
+        The new scenario.
+
+    Raises:
+        MssimError: Naming the field, for an unknown field or an invalid value.
+    """
+    raw = scenario.model_dump(mode="python")
+    label = source or f"scenario {scenario.name!r}"
+    for dotted, value in (values or {}).items():
+        _set(raw, dotted.split("."), value, label)
+    for text in overrides:
+        apply_override(raw, text, label)
+    return validate(raw, label)
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning every failure into a user-facing message."""
     if not path.is_file():
@@ -90,6 +120,11 @@ def apply_override(raw: dict[str, Any], text: str, source: str) -> None:
     if path[0] == "arms" and "arms" not in raw:
         # Overriding one arm must not drop the default arms.
         raw["arms"] = {name: {"intervention": arm.intervention} for name, arm in _default_arms()}
+    _set(raw, path, value, source)
+
+
+def _set(raw: dict[str, Any], path: list[str], value: Any, source: str) -> None:
+    """Put ``value`` at a key path in a raw scenario table, creating tables on the way."""
     table = raw
     for depth, part in enumerate(path[:-1]):
         table = table.setdefault(part, {})

@@ -21,6 +21,7 @@ PURPOSES = (
     "measurement",  # instrument error at visits
     "diary",  # daily diary error (only when daily data are kept)
     "allocation",  # randomization list
+    "literature",  # a simulated literature's study sizes, designs and publication
 )
 
 

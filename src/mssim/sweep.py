@@ -16,7 +16,6 @@ resumes. The folder then gets ``sweep.csv``, ``manifest.json``, figures and
 
 from __future__ import annotations
 
-import copy
 import itertools
 import numbers
 import re
@@ -31,7 +30,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from mssim.errors import MssimError
-from mssim.load import apply_override, load_scenario, validate
+from mssim.load import load_scenario, with_overrides
 from mssim.parallel import (
     Checkpoints,
     ChunkResult,
@@ -161,18 +160,15 @@ def _describe(point: Point) -> str:
     return ", ".join(f"{field}={value!r}" for field, value in point.items())
 
 
-def cell_scenario(base: dict[str, Any], point: Point, index: int) -> Scenario:
-    """One cell: the raw base scenario with the cell's overrides, validated.
+def cell_scenario(base: Scenario, point: Point, index: int) -> Scenario:
+    """One cell: the base scenario with the cell's overrides, validated.
 
     Raises:
         MssimError: Naming the cell and the dotted field, for an unknown field
             or an invalid value.
     """
-    raw = copy.deepcopy(base)
     label = f"sweep cell {index} ({_describe(point)})"
-    for field, value in point.items():
-        apply_override(raw, f"{field}={value!r}", label)
-    return validate(raw, label)
+    return with_overrides(base, [f"{field}={value!r}" for field, value in point.items()], label)
 
 
 class CellCheckpoints(Checkpoints):
@@ -197,12 +193,12 @@ class CellCheckpoints(Checkpoints):
 class _CellTask:
     """A picklable task: simulate one chunk of one cell, given rows of (cell, replicate).
 
-    It carries the raw base scenario and the cells' overrides rather than every
+    It carries the base scenario and the cells' overrides rather than every
     cell's Scenario, so each task pickles small however many cells there are.
     """
 
     def __init__(
-        self, base: dict[str, Any], points: list[Point], n_values: list[int], methods: list[str]
+        self, base: Scenario, points: list[Point], n_values: list[int], methods: list[str]
     ) -> None:
         self.base = base
         self.points = points
@@ -255,8 +251,7 @@ def run_sweep(
     prov = Provenance(scenario)
     grid = _check_grid(grid)  # plain ints and floats from here on (JSON, CSV)
     points = sweep_points(scenario, grid, lhs)
-    base = scenario.model_dump(mode="python")
-    cells = [cell_scenario(base, point, i) for i, point in enumerate(points)]
+    cells = [cell_scenario(scenario, point, i) for i, point in enumerate(points)]
     n_values = sorted(set(n_per_arm or scenario.power.n_per_arm))
     reps = replicates or scenario.power.replicates
     methods = [scenario.trial.analysis]
@@ -285,7 +280,7 @@ def run_sweep(
     )
     work = [np.column_stack([np.full(len(r), c), r]) for c in range(len(cells)) for r in ranges]
     parts = run_chunks(
-        _CellTask(base, points, n_values, methods),
+        _CellTask(scenario, points, n_values, methods),
         work,
         checkpoints,
         n_jobs=n_jobs,

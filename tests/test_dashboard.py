@@ -1,0 +1,271 @@
+"""The Solara dashboard: its functions, its page without a browser, and in Chromium."""
+
+import dataclasses
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import ipyvuetify as v
+import numpy as np
+import pytest
+import solara
+
+from mssim import dashboard
+from mssim.errors import MssimError
+from mssim.load import load_scenario
+from mssim.power import estimate
+from mssim.trial_tables import analysis_table, one_trial_run
+
+ROOT = Path(__file__).parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def base():
+    return load_scenario()
+
+
+@pytest.fixture(scope="module")
+def settings(base):
+    return dashboard.Settings.from_scenario(base)
+
+
+# ---- functions ------------------------------------------------------------------------------
+
+
+def test_settings_start_from_the_scenario(base, settings):
+    assert settings.n_per_arm == 20
+    assert settings.specific_effect == base.arms["acupuncture"].specific_effect
+    assert (settings.dropout_rate, settings.comparator) == (base.dropout.rate, "sham")
+    charite = load_scenario(ROOT / "scenarios" / "charite_like.toml")
+    assert dashboard.Settings.from_scenario(charite).comparator == "usual_care"
+
+
+def test_build_scenario_sets_arms_and_dropout(base, settings):
+    changed = dataclasses.replace(
+        settings, specific_effect=0.5, dropout_rate=0.3, dropout_mechanism="mnar"
+    )
+    sham = dashboard.build_scenario(base, changed)
+    assert list(sham.arms) == ["acupuncture", "sham"]
+    assert sham.arms["acupuncture"].specific_effect == 0.5
+    assert (sham.dropout.rate, sham.dropout.mechanism) == (0.3, "mnar")
+    care = dashboard.build_scenario(base, dataclasses.replace(changed, comparator="usual_care"))
+    assert list(care.arms) == ["acupuncture", "usual_care"]
+    assert care.contrasts() == [("acupuncture", "usual_care")]
+
+
+def test_three_arms_become_two_and_a_new_sham_mimics_the_schedule():
+    three = load_scenario(ROOT / "scenarios" / "three_arm.toml")
+    two = dashboard.build_scenario(three, dashboard.Settings.from_scenario(three))
+    assert list(two.arms) == ["acupuncture", "sham"] and len(two.contrasts()) == 1
+    pain = load_scenario(
+        ROOT / "scenarios" / "pain.toml",
+        ['arms={a={intervention="acupuncture"}, u={intervention="usual_care"}}'],
+    )
+    with_sham = dashboard.build_scenario(
+        pain, dataclasses.replace(dashboard.Settings.from_scenario(pain), comparator="sham")
+    )
+    a, s = with_sham.arms["a"], with_sham.arms["sham"]
+    assert (s.sessions_per_week, s.weeks) == (a.sessions_per_week, a.weeks)
+
+
+def test_invalid_settings_are_messages(base, settings):
+    with pytest.raises(MssimError, match=r"dropout\.rate"):
+        dashboard.build_scenario(base, dataclasses.replace(settings, dropout_rate=1.5))
+
+
+def test_one_trial_is_the_engines_trial(base, settings):
+    scenario = dashboard.build_scenario(base, settings)
+    trial = dashboard.one_trial(scenario, 10)
+    engine = analysis_table(scenario, one_trial_run(scenario, 10).run(), ["ancova"]).iloc[0]
+    assert trial.result.estimate == engine.estimate
+    assert trial.result.ci_low < trial.result.estimate < trial.result.ci_high
+    assert set(trial.daily.arm) == {"acupuncture", "sham"} and np.isfinite(trial.truth)
+    assert dashboard.effect_units(scenario) == "FSS points"
+
+
+def test_many_trials_agree_with_power_estimate(base, settings):
+    scenario = dashboard.build_scenario(base, settings).model_copy(
+        update={"power": base.power.model_copy(update={"chunk_size": 30})}
+    )
+    seen = []
+    many = dashboard.many_trials(scenario, 10, replicates=80, on_progress=seen.append)
+    assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
+    reference = estimate(scenario, [10], replicates=80, chunk_size=80, progress=False).iloc[0]
+    assert many.summary.power == reference.power
+    assert many.summary.true_effect == reference.true_effect
+    assert many.estimates.shape == many.significant.shape == (80,)
+    assert many.significant.mean() == reference.power
+
+
+def test_serve_execs_solara_with_the_scenario(monkeypatch):
+    calls = []
+    monkeypatch.setattr(dashboard.os, "execve", lambda *args: calls.append(args))
+    dashboard.serve(ROOT / "scenarios" / "pain.toml", port=9999)
+    exe, argv, env = calls[0]
+    assert exe == sys.executable
+    assert argv[1:5] == ["-m", "solara", "run", "mssim.dashboard"]
+    assert argv[-5:] == ["--host", "127.0.0.1", "--port", "9999", "--production"]
+    assert env[dashboard.ENV_SCENARIO] == str((ROOT / "scenarios" / "pain.toml").resolve())
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
+    with pytest.raises(MssimError, match="no such scenario file"):
+        dashboard.serve(ROOT / "missing.toml")
+    assert len(calls) == 1
+
+
+# ---- the page without a browser -------------------------------------------------------------
+
+
+def _slider(rc, label_start):
+    (slider,) = [w for w in rc.find(v.Slider).widgets if w.label.startswith(label_start)]
+    return slider
+
+
+def _text(rc, css_class):
+    return rc.find(v.Html, class_=css_class).widget.children[0]
+
+
+def test_page_reacts_to_controls_and_runs_many_trials(monkeypatch):
+    monkeypatch.setattr(dashboard, "MANY_TRIALS", 40)
+    monkeypatch.delenv(dashboard.ENV_SCENARIO, raising=False)
+    _, rc = solara.render(dashboard.Page(), handle_error=False)
+    before = _text(rc, "mssim-estimate")
+    assert before.startswith("Estimate: ") and "95% CI" in before
+    assert _slider(rc, "Specific effect").label == "Specific effect: 0.20 SD"
+    _slider(rc, "Specific effect").v_model = 0.8
+    # re-rendering runs a new trial: allow for a loaded machine
+    rc.find(v.Html, class_="mssim-estimate").assert_wait(
+        lambda w: w.children[0] != before, timeout=30
+    )
+
+    rc.find(v.Btn, children=["Run 40 trials"]).widget.click()
+    # the task thread re-renders while we read: wait for every result element
+    for css_class in ("mssim-power", "mssim-type-s", "mssim-exaggeration"):
+        rc.find(v.Html, class_=css_class).wait_for(timeout=60)
+    assert re.fullmatch(r"Power: \d\.\d{3} \(MCSE \d\.\d{3}\)", _text(rc, "mssim-power"))
+    assert _text(rc, "mssim-type-s").startswith("Type S: ")
+    assert _text(rc, "mssim-exaggeration").startswith("Exaggeration: ")
+    rc.find(v.Alert).assert_empty()  # no error or stale-result box
+
+    _slider(rc, "Patients per arm").v_model = 12
+    alert = rc.find(v.Alert).wait_for(timeout=30)
+    assert "earlier settings" in alert.widget.children[0]
+    rc.close()
+
+
+# ---- the page in headless Chromium ----------------------------------------------------------
+
+
+@pytest.fixture
+def chromium():
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + ": the browser test must run in CI")
+        pytest.skip(message)
+    return CHROMIUM
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The dashboard served by ``dashboard.serve`` on a free loopback port."""
+    port = _free_port()
+    code = (
+        "from pathlib import Path; from mssim.dashboard import serve; "
+        f"serve(Path({str(ROOT / 'scenarios' / 'default.toml')!r}), port={port})"
+    )
+    log = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited ({proc.returncode}):\n{_read(tmp_path)}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server did not answer on {url}:\n{_read(tmp_path)}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _read(tmp_path):
+    return (tmp_path / "server.log").read_text()[-3000:]
+
+
+@pytest.mark.browser
+def test_dashboard_in_chromium(chromium, server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server)
+            estimate_text = page.locator(".mssim-estimate")
+            expect(estimate_text).to_contain_text("Estimate:", timeout=90_000)
+            before = estimate_text.inner_text()
+
+            slider = page.get_by_role("slider", name=re.compile(r"^Specific effect"))
+            slider.focus()
+            for _ in range(4):  # +0.05 SD each
+                slider.press("ArrowRight")
+            expect(estimate_text).not_to_have_text(before, timeout=30_000)
+            expect(page.get_by_text("Specific effect: 0.40 SD")).to_be_visible(timeout=30_000)
+            after = estimate_text.inner_text()
+            assert after.startswith("Estimate:") and after != before
+
+            page.get_by_role("button", name="Run 1,000 trials").click()
+            expect(page.locator(".mssim-power")).to_contain_text("Power:", timeout=120_000)
+            expect(page.locator(".mssim-exaggeration")).to_contain_text("Exaggeration:")
+            expect(page.locator(".v-card img")).to_have_count(3)  # trajectories, CI, histogram
+            assert page.locator(".v-alert").count() == 0, "an error or warning box is shown"
+            assert "Traceback" not in page.inner_text("body")
+
+            # Solara scrolls inside its own container: make the window hold the whole page.
+            page.set_viewport_size({"width": 1400, "height": 1700})
+            page.wait_for_timeout(500)
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / "dashboard.png"
+            page.screenshot(path=str(shot))
+            page.screenshot(path="/tmp/mssim-dashboard.png")
+            assert shot.stat().st_size > 10_000
+        finally:
+            browser.close()
