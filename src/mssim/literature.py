@@ -60,6 +60,7 @@ from mssim.errors import MssimError
 from mssim.load import load_scenario, with_overrides
 from mssim.power import check_analyses
 from mssim.provenance import Provenance
+from mssim.report import write_report
 from mssim.run import write_csv
 from mssim.scenario import Scenario
 
@@ -668,6 +669,7 @@ def literature_command(
         "open_label_size_power": OPEN_LABEL_SIZE_POWER,
     }
     prov.write(folder)
+    write_report(folder)
     print(story(field))
     print(f"\nresults in {folder}/")
     return folder
