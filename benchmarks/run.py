@@ -1,0 +1,643 @@
+"""``make bench``: the engine's speed and memory on the default scenario.
+
+Every figure is measured within this one run, as a ratio where a target is a
+ratio, with no assertions. Each run prints what it ran (sizes, counts) and
+appends a dated section to ``benchmarks/RESULTS.md`` (``--quick`` runs small
+sizes and records nothing).
+
+Figures (see RESULTS.md for the targets):
+
+1. engine throughput (patient-symptom-days per second);
+2. the engine against a bare numpy coupled AR(1) floor (``floor.py``) drawing
+   as many normal deviates;
+3. the engine against stepping the Mesa agents (``bench_mesa.measure()``);
+4. speed-up of ``n_jobs=2`` over ``n_jobs=1`` for threads and processes;
+5. peak memory of ``power.estimate`` at 1,000 and 20,000 replicates;
+6. a power curve with common random numbers against one run per sample size;
+7. analysis time as a share of simulation time;
+8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import floor
+import numpy as np
+
+from mssim import designs, power
+from mssim import rng as mssim_rng
+from mssim.engine import simulate
+from mssim.load import load_scenario
+from mssim.population import run_in_days
+from mssim.scenario import Scenario
+from mssim.symptoms import SymptomModel
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "RESULTS.md"
+LOADS: list[float] = []  # 1-minute load average at each section start
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each figure runs (the whole run must stay under 5 minutes on 2 cores)."""
+
+    engine_replicates: int = 100  # one default chunk
+    engine_repeats: int = 3  # best of, engine and floor interleaved
+    parallel_replicates: int = 1000  # figures 4 and 8
+    memory_replicates: tuple[int, ...] = (1000, 20000)
+    memory_n_per_arm: int = 10  # small trials keep R=20,000 affordable (~35 s)
+    memory_jobs: int = 1
+    crn_replicates: int = 100  # the ratio is scale-free; one chunk per estimate call
+    analysis_replicates: int = 500  # the ratio is scale-free; scaled to 10,000 in the output
+    analysis_n_per_arm: int = 100
+    curve_replicates: int = 10000
+
+
+QUICK = Sizes(
+    engine_replicates=20,
+    engine_repeats=1,
+    parallel_replicates=40,
+    memory_replicates=(100, 400),
+    crn_replicates=20,
+    analysis_replicates=100,
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One reported figure with its target.
+
+    Attributes:
+        name: What was measured.
+        value: The figure as printed.
+        target: The target as printed ("" if none).
+        met: True / False against the target, None if there is no target.
+    """
+
+    name: str
+    value: str
+    target: str = ""
+    met: bool | None = None
+
+    @property
+    def status(self) -> str:
+        """MET, NOT MET or info."""
+        return "info" if self.met is None else ("MET" if self.met else "NOT MET")
+
+
+# ---- helpers -----------------------------------------------------------------
+
+
+def say(text: str = "") -> None:
+    """Print at once (the run is long)."""
+    print(text, flush=True)
+
+
+def heading(title: str) -> None:
+    """A section title, with the load average (other processes skew timings)."""
+    load = os.getloadavg()[0]
+    LOADS.append(load)
+    say(f"## {title}")
+    say(f"   (load average {load:.2f} on {os.cpu_count()} cores)")
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Wall time of one call and its result."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def yes(flag: bool) -> str:
+    """yes / NO, loud when a check fails."""
+    return "yes" if flag else "NO"
+
+
+def sh(*args: str) -> str:
+    """Output of a command in the repository, or "" if it fails."""
+    try:
+        return subprocess.run(
+            args, cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def src_fingerprint() -> str:
+    """Hash of src/mssim/*.py: identifies the code measured when the tree is dirty."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "src" / "mssim").glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def machine() -> dict[str, str]:
+    """Machine, versions, commit and load, for the record."""
+    try:
+        import numba
+
+        numba_version = numba.__version__
+    except ImportError:
+        numba_version = "not installed"
+    dirty = [
+        line.split(None, 1)[1]
+        for line in sh("git", "status", "--porcelain", "--", "src").splitlines()
+    ]
+    return {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable)",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba_version,
+        "commit": sh("git", "rev-parse", "--short", "HEAD") or "unknown",
+        "src": f"fingerprint {src_fingerprint()}; uncommitted src changes: "
+        + (", ".join(dirty) if dirty else "none"),
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+# ---- 1-2. engine throughput and the numpy floor --------------------------------
+
+
+@contextlib.contextmanager
+def counting_draws() -> Iterator[Counter]:
+    """Count every deviate drawn through ``mssim.rng.stream``, per (replicate, purpose).
+
+    Every stream of the engine comes from ``rng.stream`` (``rng.normals`` calls
+    it too), so wrapping it counts the engine's draws exactly.
+    """
+    counts: Counter = Counter()
+    original = mssim_rng.stream
+
+    class Counting:
+        def __init__(self, generator: np.random.Generator, key: tuple[int, str]) -> None:
+            self._generator, self._key = generator, key
+
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(self._generator, name)
+            if not callable(method):
+                return method
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                result = method(*args, **kwargs)
+                out = kwargs.get("out")
+                counts[self._key] += np.size(out if out is not None else result)
+                return result
+
+            return call
+
+    def stream(seed: int, replicate: int, purpose: str) -> Any:
+        return Counting(original(seed, replicate, purpose), (int(replicate), purpose))
+
+    mssim_rng.stream = stream
+    try:
+        yield counts
+    finally:
+        mssim_rng.stream = original
+
+
+def draws_per_replicate(scenario: Scenario, n_patients: int) -> dict[str, int]:
+    """Deviates the engine draws for one replicate trial, by purpose."""
+    with counting_draws() as counts:
+        simulate(scenario, [0, 1], n_patients)
+    per: dict[str, int] = {}
+    for (replicate, purpose), k in counts.items():
+        if replicate == 0:
+            per[purpose] = k
+    return per
+
+
+def floor_params(model: SymptomModel) -> floor.ArParams:
+    """The floor's coefficients, taken from the scenario's symptom model."""
+    return floor.ArParams(
+        level=model.mean,
+        phi=model.phi,
+        shock=model.innovation_sd[:, None] * model.day_chol,
+        sleep_to_fatigue=model.sleep_to_fatigue,
+        pain_to_sleep=model.pain_to_sleep,
+        drift_rho=model.drift_rho,
+        drift_sd=model.drift_innovation_sd,
+    )
+
+
+def engine_shape(scenario: Scenario) -> tuple[int, int, int]:
+    """(simulated days per enrolled patient, regimens, symptoms), read off daily paths."""
+    latent = simulate(scenario, [0], 2, keep_daily=True).daily.latent
+    _, _, regimens, days, symptoms = latent.shape
+    return days, regimens, symptoms
+
+
+def engine_vs_floor(scenario: Scenario, sizes: Sizes) -> tuple[list[Figure], float]:
+    """Figures 1 and 2. Also returns the engine's potential-outcome throughput."""
+    model = SymptomModel.from_scenario(scenario)
+    r = sizes.engine_replicates
+    n = designs.total_patients(scenario, max(scenario.power.n_per_arm))
+    days, regimens, symptoms = engine_shape(scenario)
+    simulate(scenario, [0, 1], n)  # warm up (compiled kernels, caches)
+    draws = draws_per_replicate(scenario, n)
+    total_draws = sum(draws.values()) * r
+    heading(f"1-2. Engine throughput and the numpy floor (R={r} replicates x N={n} patients)")
+    say(
+        f"   work: {days} simulated days per enrolled patient (screening day+1 .. last visit) "
+        f"x {symptoms} symptoms x {regimens} regimens (every patient under every regimen)"
+    )
+    candidates = scenario.population.screening.max_candidates
+    say(
+        f"   not counted: the screening run-in ({candidates} candidates x "
+        f"{run_in_days(scenario, model)} days per enrolment slot)"
+    )
+    say("   normal deviates drawn per replicate, by stream (counted at rng.stream):")
+    for purpose, k in sorted(draws.items(), key=lambda kv: -kv[1]):
+        say(f"     {purpose:14s} {k:>10,d}  ({k / n:,.1f} per patient)")
+    say(f"     {'total':14s} {sum(draws.values()):>10,d}; x {r} replicates = {total_draws:,d}")
+
+    work = floor.FloorWork(units=r * n, days=days, normals=total_draws)
+    params = floor_params(model)
+    engine_times, floor_times, engine_cpu, floor_cpu = [], [], [], []
+    for k in range(sizes.engine_repeats):  # interleaved, so background load hits both
+        cpu = time.process_time()
+        engine_times.append(timed(lambda: simulate(scenario, np.arange(r), n))[0])
+        engine_cpu.append(time.process_time() - cpu)
+        cpu = time.process_time()
+        floor_times.append(floor.run(work, params, seed=k))
+        floor_cpu.append(time.process_time() - cpu)
+    t_engine, t_floor = min(engine_times), min(floor_times)
+    cpu_ratio = min(floor_cpu) / min(engine_cpu)
+    cells = r * n * days * symptoms
+    potential = cells * regimens / t_engine
+    per_trial = cells / t_engine
+    floor_rate = cells / t_floor
+    ratio = t_floor / t_engine
+    say(
+        f"   engine: best of {len(engine_times)} = {t_engine:.3f} s "
+        f"(all: {', '.join(f'{t:.2f}' for t in engine_times)})"
+    )
+    say(
+        f"   floor:  best of {len(floor_times)} = {t_floor:.3f} s "
+        f"(all: {', '.join(f'{t:.2f}' for t in floor_times)}); same {total_draws:,d} deviates, "
+        f"{r * n:,d} units x {days} days x {symptoms} symptoms, float64, block {floor.BLOCK}"
+    )
+    say(
+        f"   engine throughput: {potential / 1e6:.1f} M potential-outcome patient-symptom-days/s "
+        f"(R x N x days x symptoms x {regimens} regimens)"
+    )
+    say(f"                      {per_trial / 1e6:.1f} M patient-symptom-days/s per allocated trial")
+    say(f"   floor throughput:  {floor_rate / 1e6:.1f} M patient-symptom-days/s")
+    say(f"   engine / floor (same trials, same draws): {ratio:.2f}x wall")
+    say(
+        f"   cross-check on CPU time, less sensitive to other load: engine {min(engine_cpu):.3f} s,"
+        f" floor {min(floor_cpu):.3f} s, ratio {cpu_ratio:.2f}x"
+    )
+    say()
+    figures = [
+        Figure(
+            "1. engine throughput, potential outcomes (all regimens)",
+            f"{potential / 1e6:.1f} M patient-symptom-days/s",
+        ),
+        Figure(
+            "1. engine throughput per allocated trial",
+            f"{per_trial / 1e6:.1f} M patient-symptom-days/s",
+        ),
+        Figure(
+            "2. engine / numpy floor (same work, same draws)",
+            f"{ratio:.2f}x wall ({cpu_ratio:.2f}x CPU)",
+            ">= 0.5x",
+            ratio >= 0.5,
+        ),
+    ]
+    return figures, potential
+
+
+# ---- 3. Mesa -------------------------------------------------------------------
+
+
+def mesa_ratio() -> list[Figure]:
+    """Figure 3, from ``bench_mesa.measure()`` when another engineer's benchmark exists."""
+    heading("3. Engine vs stepping the Mesa agents")
+    try:
+        from bench_mesa import measure
+    except ImportError:
+        say("   mesa benchmark: not available")
+        say()
+        return [Figure("3. engine / Mesa agents", "not available", ">= 100x")]
+    try:
+        result = measure()
+    except Exception as err:  # a failing hook must not lose the other figures
+        say(f"   mesa benchmark failed: {type(err).__name__}: {err}")
+        say()
+        return [Figure("3. engine / Mesa agents", f"failed ({type(err).__name__})", ">= 100x")]
+    for key, value in result.items():
+        say(f"   {key}: {value}")
+    ratios = [v for k, v in result.items() if "ratio" in k and isinstance(v, int | float)]
+    if isinstance(result.get("engine_over_mesa_ratio"), int | float):
+        ratios.insert(0, result["engine_over_mesa_ratio"])
+    say()
+    if not ratios:
+        return [Figure("3. engine / Mesa agents", "no 'ratio' in measure()", ">= 100x")]
+    return [Figure("3. engine / Mesa agents", f"{ratios[0]:.0f}x", ">= 100x", ratios[0] >= 100)]
+
+
+# ---- 4 and 8. parallel speed-up and the 10,000-replicate curve -----------------
+
+
+def curve(scenario: Scenario, replicates: int, **run: Any) -> Any:
+    """``power.estimate`` of the default 6-point curve, without a progress bar."""
+    return power.estimate(scenario, replicates=replicates, progress=False, **run)
+
+
+def parallel(scenario: Scenario, sizes: Sizes) -> list[Figure]:
+    """Figures 4 and 8."""
+    r = sizes.parallel_replicates
+    ns = scenario.power.n_per_arm
+    heading(
+        f"4. n_jobs=2 vs n_jobs=1: power.estimate, default scenario, n_per_arm={ns}, "
+        f"R={r}, chunk {scenario.power.chunk_size}, analysis {scenario.trial.analysis}"
+    )
+    t1, base = timed(lambda: curve(scenario, r, n_jobs=1))
+    say(f"   n_jobs=1:                 {t1:7.2f} s")
+    figures, times = [], {}
+    for backend in ("threads", "processes"):
+        # the first call starts the pool (and loads compiled kernels in workers)
+        cold, _ = timed(lambda b=backend: curve(scenario, 4, n_jobs=2, backend=b, chunk_size=1))
+        t2, frame = timed(lambda b=backend: curve(scenario, r, n_jobs=2, backend=b))
+        same = frame.equals(base)
+        times[backend] = t2
+        say(
+            f"   n_jobs=2 {backend:9s}:      {t2:7.2f} s  speed-up {t1 / t2:.2f}x  "
+            f"(warm-up call {cold:.2f} s; results identical to n_jobs=1: {yes(same)})"
+        )
+        figures.append(
+            Figure(
+                f"4. speed-up n_jobs=2/1, {backend}", f"{t1 / t2:.2f}x", ">= 1.7x", t1 / t2 >= 1.7
+            )
+        )
+    best = min(times, key=times.get)
+    say(f"   faster backend for n_jobs=2: {best}")
+    say()
+    target = sizes.curve_replicates
+    heading(f"8. 6-point power curve x {target:,d} replicates, n_jobs=2")
+    for backend, t2 in times.items():
+        say(
+            f"   {backend:9s}: {t2 * target / r:6.1f} s  (EXTRAPOLATED linearly from "
+            f"{t2:.2f} s at R={r})"
+        )
+    projected = times[best] * target / r
+    say()
+    figures.append(
+        Figure(
+            f"8. 6-point curve x {target:,d}, n_jobs=2 ({best}; extrapolated from R={r})",
+            f"{projected:.0f} s",
+            "< 60 s",
+            projected < 60,
+        )
+    )
+    return figures
+
+
+# ---- 5. peak memory ------------------------------------------------------------
+
+CHILD = """
+import json, re, resource, sys, time
+from mssim import power
+from mssim.load import load_scenario
+
+
+def status(key):
+    return int(re.search(key + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+
+
+args = json.loads(sys.argv[1])
+run = dict(n_per_arm=args["n"], chunk_size=args["chunk"], n_jobs=args["jobs"], progress=False)
+scenario = load_scenario()
+power.estimate(scenario, replicates=2, **run)  # imports and compiled kernels loaded
+try:
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")  # reset the high-water mark to the current RSS
+    reset = True
+except OSError:
+    reset = False
+before = status("VmRSS")
+start = time.perf_counter()
+power.estimate(scenario, replicates=args["r"], **run)
+wall = time.perf_counter() - start
+peak = status("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"before_kib": before, "peak_kib": peak, "reset": reset, "wall": wall}))
+"""
+
+
+def peak_memory(scenario: Scenario, sizes: Sizes) -> list[Figure]:
+    """Figure 5: each R in a fresh interpreter, after a warm-up call.
+
+    The child resets its RSS high-water mark (``/proc/self/clear_refs``) after
+    imports and a 2-replicate warm-up, so the peak it reports (``VmHWM``) is
+    that of the measured ``estimate`` call; without the reset it reports
+    ``ru_maxrss``, which also covers imports.
+    """
+    chunk = scenario.power.chunk_size
+    n = sizes.memory_n_per_arm
+    heading(
+        f"5. Peak memory of power.estimate: n_per_arm=[{n}], chunk {chunk}, "
+        f"n_jobs={sizes.memory_jobs}, each R in a fresh subprocess"
+    )
+    peaks, used = {}, {}
+    for r in sizes.memory_replicates:
+        args = json.dumps({"n": [n], "r": r, "chunk": chunk, "jobs": sizes.memory_jobs})
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, args], capture_output=True, text=True, cwd=ROOT
+        )
+        if done.returncode:
+            say(f"   R={r}: child failed: {done.stderr.strip().splitlines()[-1:]}")
+            return [Figure("5. peak memory flat in R", "child failed", "flat in R")]
+        child = json.loads(done.stdout.strip().splitlines()[-1])
+        peaks[r], before = child["peak_kib"] / 1024, child["before_kib"] / 1024
+        used[r] = peaks[r] - before
+        how = "VmHWM after reset" if child["reset"] else "ru_maxrss (includes imports)"
+        say(
+            f"   R={r:>6,d}: peak RSS {peaks[r]:7.1f} MiB ({how}); RSS before the call "
+            f"{before:.1f} MiB, so +{used[r]:.1f} MiB; wall {child['wall']:.1f} s"
+        )
+    low, high = min(peaks), max(peaks)
+    growth = peaks[high] / peaks[low]
+    say(f"   peak at R={high:,d} / peak at R={low:,d}: {growth:.3f}")
+    say()
+    return [
+        Figure(
+            f"5. peak RSS R={low:,d} -> R={high:,d} (n_per_arm=[{n}])",
+            f"{peaks[low]:.0f} -> {peaks[high]:.0f} MiB ({growth:.2f}x; "
+            f"+{used[low]:.0f} -> +{used[high]:.0f} MiB over baseline)",
+            "flat in R (<= 1.10x)",
+            growth <= 1.10,
+        )
+    ]
+
+
+# ---- 6. common random numbers ---------------------------------------------------
+
+
+def crn(scenario: Scenario, sizes: Sizes) -> list[Figure]:
+    """Figure 6: one estimate over 6 sizes vs 6 estimates of one size each."""
+    r = sizes.crn_replicates
+    ns = sorted(scenario.power.n_per_arm)
+    heading(f"6. Power curve with common random numbers vs one run per size (R={r}, n_jobs=1)")
+    t_joint, joint = timed(lambda: curve(scenario, r, n_per_arm=ns))
+    parts = [timed(lambda n=n: curve(scenario, r, n_per_arm=[n])) for n in ns]
+    t_apart = sum(t for t, _ in parts)
+    same = all(
+        np.array_equal(
+            joint[joint.n_per_arm == n].power.to_numpy(), frame.power.to_numpy(), equal_nan=True
+        )
+        for n, (_, frame) in zip(ns, parts, strict=True)
+    )
+    say(f"   one estimate over n_per_arm={ns}: {t_joint:6.2f} s")
+    say(
+        f"   {len(ns)} estimates, one n each:          {t_apart:6.2f} s  "
+        f"({', '.join(f'{n}: {t:.1f}' for n, (t, _) in zip(ns, parts, strict=True))})"
+    )
+    say(f"   reuse is {t_apart / t_joint:.2f}x faster; same power at every n: {yes(same)}")
+    say()
+    return [
+        Figure(
+            "6. separate runs / CRN curve (wall time)",
+            f"{t_apart / t_joint:.2f}x ({t_apart:.1f} s vs {t_joint:.1f} s)",
+        )
+    ]
+
+
+# ---- 7. analysis share ----------------------------------------------------------
+
+
+def analysis_share(scenario: Scenario, sizes: Sizes) -> list[Figure]:
+    """Figure 7: randomize + trial_data + ancova vs simulate, chunk by chunk."""
+    r, per_arm = sizes.analysis_replicates, sizes.analysis_n_per_arm
+    n = designs.total_patients(scenario, per_arm)
+    chunk = scenario.power.chunk_size
+    endpoint = scenario.trial.primary_endpoint
+    a, b = designs.contrast_regimens(scenario)[0]
+    heading(
+        f"7. Analysis vs simulation: R={r} trials of {per_arm}/arm (N={n}), chunks of "
+        f"{chunk}; ancova of {endpoint}, first contrast"
+    )
+    spent: Counter = Counter()
+    for start in range(0, r, chunk):
+        reps = np.arange(start, min(start + chunk, r))
+        t, outcomes = timed(lambda reps=reps: simulate(scenario, reps, n))
+        spent["simulate"] += t
+        t, allocation = timed(lambda o=outcomes: designs.randomize(scenario, o))
+        spent["randomize"] += t
+        t, data = timed(
+            lambda o=outcomes, al=allocation: designs.trial_data(scenario, o, al, endpoint, n)
+        )
+        spent["trial_data"] += t
+        t, _ = timed(lambda d=data: designs.analyse("ancova", d, a, b, scenario.trial.alpha))
+        spent["ancova"] += t
+    analysis = spent["randomize"] + spent["trial_data"] + spent["ancova"]
+    share = analysis / spent["simulate"]
+    scale = 10000 / r
+    say(f"   simulate   {spent['simulate']:7.2f} s")
+    for k in ("randomize", "trial_data", "ancova"):
+        say(f"   {k:10s} {spent[k]:7.3f} s")
+    say(f"   analysis / simulation: {share:.3f} ({100 * share:.1f}%)")
+    if r != 10000:
+        say(
+            f"   at 10,000 trials (SCALED linearly x{scale:g} from R={r}): analysis "
+            f"{analysis * scale:.1f} s vs simulation {spent['simulate'] * scale:.1f} s"
+        )
+    say()
+    return [
+        Figure(
+            f"7. analysis / simulation, {per_arm}/arm, ancova (R={r}, ratio scale-free)",
+            f"{share:.3f}",
+            "< 1 (analysis faster than simulation)",
+            share < 1,
+        )
+    ]
+
+
+# ---- record -----------------------------------------------------------------------
+
+
+def header() -> str:
+    """RESULTS.md header, used when the file does not exist yet."""
+    return (
+        "# mssim benchmark results\n\n"
+        "Appended by `make bench` (`.venv/bin/python benchmarks/run.py`), one section per run.\n"
+    )
+
+
+def record(info: dict[str, str], sizes: Sizes, figures: list[Figure], wall: float) -> None:
+    """Append this run's section to RESULTS.md."""
+    lines = [f"\n## Run {info['date']}\n"]
+    lines += [f"- {k}: {v}" for k, v in info.items() if k != "date"]
+    lines += [
+        f"- sizes: {sizes}",
+        f"- total wall time: {wall:.0f} s",
+        "",
+        "| figure | value | target | status |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {f.name} | {f.value} | {f.target or '-'} | {f.status} |" for f in figures]
+    if not RESULTS.exists():
+        RESULTS.write_text(header())
+    with RESULTS.open("a") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    """Run every figure, print a summary and record it."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes; record nothing")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else Sizes()
+    start = time.perf_counter()
+    info = machine()
+    say("# mssim benchmarks" + (" (QUICK: small sizes, not recorded)" if args.quick else ""))
+    for key, value in info.items():
+        say(f"   {key}: {value}")
+    say(f"   sizes: {sizes}")
+    say()
+    scenario = load_scenario()
+    figures, _ = engine_vs_floor(scenario, sizes)
+    figures += parallel(scenario, sizes)
+    figures += peak_memory(scenario, sizes)
+    figures += crn(scenario, sizes)
+    figures += analysis_share(scenario, sizes)
+    figures += mesa_ratio()  # last: importing mesa changes the multiprocessing start method
+    wall = time.perf_counter() - start
+    info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    say("## Summary")
+    busy = max([*LOADS, os.getloadavg()[0]])
+    info["highest 1-min load average seen"] = f"{busy:.2f} on {os.cpu_count()} cores"
+    if busy > 0.5:
+        say(
+            f"   NOTE: load average up to {busy:.1f} on {os.cpu_count()} cores: other processes "
+            "shared the CPU, so times are pessimistic and n_jobs=2 speed-ups understated"
+        )
+    width = max(len(f.name) for f in figures)
+    for f in figures:
+        say(f"   {f.name:{width}s}  {f.value:>32s}  target {f.target or '-':>22s}  {f.status}")
+    say(f"   total wall time: {wall:.0f} s")
+    if not args.quick:
+        record(info, sizes, figures, wall)
+        say(f"   appended to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
