@@ -140,8 +140,9 @@ class TrialRun:
         self.responses = draw_responses(scenario, model, self.regimens, reps, n)
         self.behaviour: BehaviourDraws = draw_behaviour(scenario, self.regimens, reps, n)
         n_days = self.horizon - self.first_day + 1
-        noise = rng.normals(scenario.seed, reps, "symptoms", (n, n_days, model.noise_channels))
-        self.noise = noise.reshape(r * n, n_days, model.noise_channels)  # units = (R, N)
+        self.noise = rng.day_major_normals(
+            scenario.seed, reps, "symptoms", n, n_days, model.noise_channels
+        )
         self.visit_error = rng.normals(scenario.seed, reps, "measurement", (n, v, s)) * np.array(
             [getattr(scenario.symptoms, name).measurement_sd for name in model.names]
         )

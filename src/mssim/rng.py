@@ -56,3 +56,21 @@ def normals(seed: int, replicates: np.ndarray, purpose: str, shape: tuple[int, .
     for i, r in enumerate(replicates):
         stream(seed, r, purpose).standard_normal(out=out[i])
     return out
+
+
+def day_major_normals(
+    seed: int, replicates: np.ndarray, purpose: str, patients: int, days: int, channels: int
+) -> np.ndarray:
+    """Daily standard normals drawn patient-major, stored day-major.
+
+    Each replicate draws ``(patients, days, channels)`` (so the prefix
+    property holds) into one reused buffer, which is then laid out as
+    ``(days, replicate x patient, channels)`` so that a day's noise is
+    contiguous for the daily loop.
+    """
+    out = np.empty((days, len(replicates) * patients, channels))
+    buffer = np.empty((patients, days, channels))
+    for i, r in enumerate(replicates):
+        stream(seed, r, purpose).standard_normal(out=buffer)
+        out[:, i * patients : (i + 1) * patients] = buffer.transpose(1, 0, 2)
+    return out

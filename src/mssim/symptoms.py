@@ -223,7 +223,7 @@ def advance_day(
     Args:
         model: Symptom parameters.
         day: Day number (relapse onsets are compared with it).
-        noise: Standard normals, patient-major, (U, days, noise channels).
+        noise: Standard normals, day-major, (days, U, noise channels).
         index: Today's position on the noise's day axis.
         state: (fluctuation (U, S), drift (U, S), mediators (U, G, M),
             acute (U,), residual (U,)), updated in place.
@@ -261,8 +261,8 @@ def _advance(
     units, n_sym = fluct.shape
     n_reg, n_med, n_course = med.shape[1], med.shape[2], dose.shape[2]
     keep, shock_sd = psi, np.sqrt(1.0 - psi * psi)
+    z = noise[index]
     for u in range(units):
-        z = noise[u, index]
         for g in range(n_reg):
             sig = 0.0
             for c in range(n_course):
@@ -270,15 +270,15 @@ def _advance(
             for m in range(n_med):
                 target = sig * response[m]
                 med[u, g, m] = (
-                    keep * med[u, g, m] + (1.0 - keep) * target + shock_sd * z[2 * n_sym + m]
+                    keep * med[u, g, m] + (1.0 - keep) * target + shock_sd * z[u, 2 * n_sym + m]
                 )
         last_sleep = fluct[u, 2]
         for s in range(n_sym):
             shock = 0.0
             for j in range(s + 1):
-                shock += chol[s, j] * z[j]
+                shock += chol[s, j] * z[u, j]
             fluct[u, s] = phi[s] * fluct[u, s] + sd[s] * shock
-            drift[u, s] = rho[s] * drift[u, s] + drift_sd[s] * z[n_sym + s]
+            drift[u, s] = rho[s] * drift[u, s] + drift_sd[s] * z[u, n_sym + s]
         fluct[u, 2] += pain_to_sleep * fluct[u, 1]  # today's pain disturbs tonight's sleep
         fluct[u, 0] += sleep_to_fatigue * last_sleep  # last night's sleep tires today
         acute[u] *= retain
