@@ -245,7 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_non_negative, default=None, help="root seed")
     p.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
     p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
-    p.add_argument("--backend", choices=["threads", "processes", "dask"], default="threads")
+    p.add_argument(
+        "--backend",
+        choices=["threads", "processes", "dask"],
+        default="processes",
+        help="local processes (default; fastest measured), threads, or a Dask cluster",
+    )
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
     p.add_argument("--solve-n", action="store_true", help="find the n per arm reaching --target")
     p.add_argument("--target", type=float, default=None, help="target power (default power.target)")
@@ -278,7 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--replicates", type=_positive, default=None, help="trials per design point and cell"
     )
     p.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
-    p.add_argument("--backend", choices=["threads", "processes", "dask"], default="threads")
+    p.add_argument(
+        "--backend",
+        choices=["threads", "processes", "dask"],
+        default="processes",
+        help="local processes (default; fastest measured), threads, or a Dask cluster",
+    )
     p.add_argument(
         "--out",
         type=Path,

@@ -138,7 +138,7 @@ def run_chunks(
     chunks: list[np.ndarray],
     checkpoints: Checkpoints,
     n_jobs: int = 1,
-    backend: str = "threads",
+    backend: str = "processes",
     scheduler: str | None = None,
     progress: bool | None = None,
     label: str = "replicates",

@@ -207,7 +207,7 @@ def estimate(
     replicates: int | None = None,
     seed: int | None = None,
     n_jobs: int = 1,
-    backend: str = "threads",
+    backend: str = "processes",
     analyses: list[str] | None = None,
     chunk_size: int | None = None,
     out: Path | str | None = None,

@@ -65,7 +65,7 @@ def run_power(
     replicates: int | None = None,
     seed: int | None = None,
     n_jobs: int = 1,
-    backend: str = "threads",
+    backend: str = "processes",
     scheduler: str | None = None,
     solve: bool = False,
     target: float | None = None,

@@ -218,7 +218,7 @@ def run_sweep(
     replicates: int | None = None,
     n_per_arm: list[int] | None = None,
     n_jobs: int = 1,
-    backend: str = "threads",
+    backend: str = "processes",
     out: Path | None = None,
     progress: bool | None = None,
     scheduler: str | None = None,
