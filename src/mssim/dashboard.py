@@ -316,7 +316,12 @@ def ThousandTrials(scenario: Scenario, settings: Settings) -> None:
 
         many = many_trials(scenario, settings.n_per_arm, MANY_TRIALS, progress)
         s = many.summary
-        figure = estimate_distribution(many.estimates, many.significant, s.true_effect)
+        figure = estimate_distribution(
+            many.estimates,
+            many.significant,
+            s.true_effect,
+            label=f"estimate ({effect_units(scenario)})",
+        )
         return settings, many, figure
 
     task = use_task(run, dependencies=None, raise_error=False)

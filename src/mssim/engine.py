@@ -21,6 +21,7 @@ The Mesa model (:mod:`mssim.abm`) drives this same class one day at a time.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,7 @@ from mssim.symptoms import (
 )
 
 NEVER = np.iinfo(np.int32).max
+_reusable = threading.local()
 RELAPSE_SEVERITY_SD = 0.5  # (A) log-SD of a relapse's size relative to the jump
 
 
@@ -112,6 +114,7 @@ class TrialRun:
         n_patients: Patients enrolled per replicate.
         track: Symptoms to score at visits (default: the endpoints).
         keep_daily: Keep daily latent paths and diaries (memory grows with days).
+        noise_buffer: An array to reuse for the daily noise (see :func:`simulate`).
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class TrialRun:
         n_patients: int,
         track: list[str] | None = None,
         keep_daily: bool = False,
+        noise_buffer: np.ndarray | None = None,
     ) -> None:
         self.scenario = scenario
         self.model = model = SymptomModel.from_scenario(scenario)
@@ -141,7 +145,7 @@ class TrialRun:
         self.behaviour: BehaviourDraws = draw_behaviour(scenario, self.regimens, reps, n)
         n_days = self.horizon - self.first_day + 1
         self.noise = rng.day_major_normals(
-            scenario.seed, reps, "symptoms", n, n_days, model.noise_channels
+            scenario.seed, reps, "symptoms", n, n_days, model.noise_channels, noise_buffer
         )
         self.visit_error = rng.normals(scenario.seed, reps, "measurement", (n, v, s)) * np.array(
             [getattr(scenario.symptoms, name).measurement_sd for name in model.names]
@@ -420,4 +424,15 @@ def simulate(
     Returns:
         The potential outcomes of the chunk.
     """
-    return TrialRun(scenario, np.asarray(replicates), n_patients, track, keep_daily).run()
+    # A run to completion can reuse this thread's noise array from the last
+    # chunk: a fresh one costs page faults comparable to drawing the noise.
+    run = TrialRun(
+        scenario,
+        np.asarray(replicates),
+        n_patients,
+        track,
+        keep_daily,
+        noise_buffer=getattr(_reusable, "noise", None),
+    )
+    _reusable.noise = run.noise
+    return run.run()

@@ -387,7 +387,7 @@ _UNIT_HINTS: tuple[tuple[str, str], ...] = (
     ("probability", "proportion"),
     ("prob", "proportion"),
     ("adherence", "proportion"),
-    ("effect", _SCORE_UNITS),
+    ("effect", "SD, or points if effect_units = points"),
     ("sd", _SCORE_UNITS),
     ("days", "days"),
     ("day", "days"),
@@ -398,7 +398,7 @@ _UNIT_HINTS: tuple[tuple[str, str], ...] = (
 def _field_label(field: str) -> str:
     """Readable axis label for a dotted scenario path, with a unit when it is clear.
 
-    ``arms.acupuncture.specific_effect`` → ``acupuncture specific effect (score points)``.
+    ``dropout.rate`` → ``dropout rate (proportion)``.
     """
     parts = [p for p in str(field).split(".") if p]
     if len(parts) > 1 and parts[0] == "arms":
@@ -745,7 +745,7 @@ def estimate_distribution(
     significant: Sequence[bool] | np.ndarray,
     true_effect: float,
     ax: Axes | None = None,
-    label: str = "estimate",
+    label: str = f"estimate ({_SCORE_UNITS})",
 ) -> Figure:
     """Histogram of replicate estimates with the significant ones stacked on top.
 
@@ -760,7 +760,7 @@ def estimate_distribution(
         significant: Whether each replicate was significant (1-D, same length).
         true_effect: The simulated true effect.
         ax: Axes to draw on; a new figure is created when ``None``.
-        label: Name of the estimate for the x-axis label.
+        label: The x-axis label, with units.
 
     Returns:
         The figure holding the histogram.
@@ -837,7 +837,7 @@ def estimate_distribution(
     )
     top = ax.get_ylim()[1]
     ax.set_ylim(0, top * 1.3)  # head-room so the text box sits above the bars
-    ax.set_xlabel(f"{label} ({_SCORE_UNITS})")
+    ax.set_xlabel(label)
     ax.set_ylabel("Replicates (count)")
     ax.set_title(f"Distribution of the {label} over {summary['n']} replicates")
     _legend(fig, ax, own)

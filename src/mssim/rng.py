@@ -59,7 +59,13 @@ def normals(seed: int, replicates: np.ndarray, purpose: str, shape: tuple[int, .
 
 
 def day_major_normals(
-    seed: int, replicates: np.ndarray, purpose: str, patients: int, days: int, channels: int
+    seed: int,
+    replicates: np.ndarray,
+    purpose: str,
+    patients: int,
+    days: int,
+    channels: int,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Daily standard normals drawn patient-major, stored day-major.
 
@@ -67,8 +73,22 @@ def day_major_normals(
     property holds) into one reused buffer, which is then laid out as
     ``(days, replicate x patient, channels)`` so that a day's noise is
     contiguous for the daily loop.
+
+    Args:
+        seed: Root seed of the run.
+        replicates: Replicate indices of the chunk.
+        purpose: One of :data:`PURPOSES`.
+        patients: Patients per replicate.
+        days: Days per patient.
+        channels: Normals per patient-day.
+        out: An array of the right shape to fill (saves allocating one), or None.
+
+    Returns:
+        Array of shape ``(days, len(replicates) * patients, channels)``.
     """
-    out = np.empty((days, len(replicates) * patients, channels))
+    shape = (days, len(replicates) * patients, channels)
+    if out is None or out.shape != shape:
+        out = np.empty(shape)
     buffer = np.empty((patients, days, channels))
     for i, r in enumerate(replicates):
         stream(seed, r, purpose).standard_normal(out=buffer)
