@@ -1,7 +1,6 @@
 """The Solara dashboard: its functions, its page without a browser, and in Chromium."""
 
 import dataclasses
-import os
 import re
 import socket
 import subprocess
@@ -22,18 +21,7 @@ from mssim.power import estimate
 from mssim.trial_tables import analysis_table, one_trial_run
 
 ROOT = Path(__file__).parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -172,16 +160,6 @@ def test_page_reacts_to_controls_and_runs_many_trials(monkeypatch):
 # ---- the page in headless Chromium ----------------------------------------------------------
 
 
-@pytest.fixture
-def chromium():
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + ": the browser test must run in CI")
-        pytest.skip(message)
-    return CHROMIUM
-
-
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -231,41 +209,36 @@ def _read(tmp_path):
 
 
 @pytest.mark.browser
-def test_dashboard_in_chromium(chromium, server):
-    from playwright.sync_api import expect, sync_playwright
+def test_dashboard_in_chromium(browser, server):
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server)
-            estimate_text = page.locator(".mssim-estimate")
-            expect(estimate_text).to_contain_text("Estimate:", timeout=90_000)
-            before = estimate_text.inner_text()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server)
+    estimate_text = page.locator(".mssim-estimate")
+    expect(estimate_text).to_contain_text("Estimate:", timeout=90_000)
+    before = estimate_text.inner_text()
 
-            slider = page.get_by_role("slider", name=re.compile(r"^Specific effect"))
-            slider.focus()
-            for _ in range(4):  # +0.05 SD each
-                slider.press("ArrowRight")
-            expect(estimate_text).not_to_have_text(before, timeout=30_000)
-            expect(page.get_by_text("Specific effect: 0.40 SD")).to_be_visible(timeout=30_000)
-            after = estimate_text.inner_text()
-            assert after.startswith("Estimate:") and after != before
+    slider = page.get_by_role("slider", name=re.compile(r"^Specific effect"))
+    slider.focus()
+    for _ in range(4):  # +0.05 SD each
+        slider.press("ArrowRight")
+    expect(estimate_text).not_to_have_text(before, timeout=30_000)
+    expect(page.get_by_text("Specific effect: 0.40 SD")).to_be_visible(timeout=30_000)
+    after = estimate_text.inner_text()
+    assert after.startswith("Estimate:") and after != before
 
-            page.get_by_role("button", name="Run 1,000 trials").click()
-            expect(page.locator(".mssim-power")).to_contain_text("Power:", timeout=120_000)
-            expect(page.locator(".mssim-exaggeration")).to_contain_text("Exaggeration:")
-            expect(page.locator(".v-card img")).to_have_count(3)  # trajectories, CI, histogram
-            assert page.locator(".v-alert").count() == 0, "an error or warning box is shown"
-            assert "Traceback" not in page.inner_text("body")
+    page.get_by_role("button", name="Run 1,000 trials").click()
+    expect(page.locator(".mssim-power")).to_contain_text("Power:", timeout=120_000)
+    expect(page.locator(".mssim-exaggeration")).to_contain_text("Exaggeration:")
+    expect(page.locator(".v-card img")).to_have_count(3)  # trajectories, CI, histogram
+    assert page.locator(".v-alert").count() == 0, "an error or warning box is shown"
+    assert "Traceback" not in page.inner_text("body")
 
-            # Solara scrolls inside its own container: make the window hold the whole page.
-            page.set_viewport_size({"width": 1400, "height": 1700})
-            page.wait_for_timeout(500)
-            ARTIFACTS.mkdir(exist_ok=True)
-            shot = ARTIFACTS / "dashboard.png"
-            page.screenshot(path=str(shot))
-            page.screenshot(path="/tmp/mssim-dashboard.png")
-            assert shot.stat().st_size > 10_000
-        finally:
-            browser.close()
+    # Solara scrolls inside its own container: make the window hold the whole page.
+    page.set_viewport_size({"width": 1400, "height": 1700})
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "dashboard.png"
+    page.screenshot(path=str(shot))
+    page.screenshot(path="/tmp/mssim-dashboard.png")
+    assert shot.stat().st_size > 10_000

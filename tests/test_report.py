@@ -6,7 +6,6 @@ import base64
 import inspect
 import io
 import json
-import os
 import re
 import shutil
 import typing
@@ -47,17 +46,6 @@ SECTIONS = (
     "monte-carlo",
     "provenance",
 )
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 class Page(HTMLParser):
@@ -211,30 +199,12 @@ def test_report_command_prints_where(run_folder, capsys):
 
 
 @pytest.mark.browser
-def test_report_renders_in_headless_chromium(run_folder):
-    missing = None
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is not installed"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing = "the playwright package is not installed"
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser test needs headless Chromium: {missing}")
-        pytest.skip(missing)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.goto((run_folder / "report.html").resolve().as_uri())
-            page.screenshot(path="/tmp/mssim_report.png", full_page=True)
-            images = page.evaluate(
-                "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
-            )
-            heading = page.inner_text("h1")
-        finally:
-            browser.close()
+def test_report_renders_in_headless_chromium(run_folder, browser):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto((run_folder / "report.html").resolve().as_uri())
+    page.screenshot(path="/tmp/mssim_report.png", full_page=True)
+    images = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+    heading = page.inner_text("h1")
     assert images and all(images)
     assert heading.startswith("mssim report")
     assert Path("/tmp/mssim_report.png").read_bytes().startswith(PNG)

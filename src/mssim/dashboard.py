@@ -234,30 +234,15 @@ def Controls(settings: solara.Reactive[Settings], units: str) -> None:
         max=max(100, s.n_per_arm),
         on_value=setter("n_per_arm"),
     )
-    solara.SliderFloat(
-        f"Specific effect: {s.specific_effect:.2f} {units}",
-        s.specific_effect,
-        min=0.0,
-        max=max(1.0, s.specific_effect),
-        step=0.05,
-        on_value=setter("specific_effect"),
-    )
-    solara.SliderFloat(
-        f"Non-specific effect: {s.nonspecific_effect:.2f} {units}",
-        s.nonspecific_effect,
-        min=0.0,
-        max=max(1.0, s.nonspecific_effect),
-        step=0.05,
-        on_value=setter("nonspecific_effect"),
-    )
-    solara.SliderFloat(
-        f"Dropout by the last visit: {s.dropout_rate:.0%}",
-        s.dropout_rate,
-        min=0.0,
-        max=max(0.6, s.dropout_rate),
-        step=0.05,
-        on_value=setter("dropout_rate"),
-    )
+    for label, field, top in (
+        (f"Specific effect: {s.specific_effect:.2f} {units}", "specific_effect", 1.0),
+        (f"Non-specific effect: {s.nonspecific_effect:.2f} {units}", "nonspecific_effect", 1.0),
+        (f"Dropout by the last visit: {s.dropout_rate:.0%}", "dropout_rate", 0.6),
+    ):
+        value = getattr(s, field)
+        solara.SliderFloat(
+            label, value, min=0.0, max=max(top, value), step=0.05, on_value=setter(field)
+        )
     for title, field, labels in (
         ("Dropout mechanism", "dropout_mechanism", MECHANISMS),
         ("Comparator", "comparator", COMPARATORS),
