@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -81,8 +82,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Print the resolved scenario."""
     scenario = _load(args)
     print(f"# resolved scenario from {args.file or EMBEDDED}: valid")
+    for line in effect_lines(scenario):
+        print(f"# {line}")
     print(to_toml(scenario))
     return 0
+
+
+def effect_lines(scenario: Scenario) -> list[str]:
+    """Each arm's effects on the primary endpoint, in SD and in instrument points."""
+    primary = scenario.trial.primary_endpoint
+    sym = getattr(scenario.symptoms, primary)
+    lines = [f"effects on {primary} ({sym.scale.label}; reference SD {sym.reference_sd:g} points):"]
+    for name in scenario.arms:
+        spec, nonspec = scenario.effect_points(name, primary)
+        lines.append(
+            f"  {name}: specific {spec / sym.reference_sd:.3g} SD = {spec:.3g} points; "
+            f"non-specific {nonspec / sym.reference_sd:.3g} SD = {nonspec:.3g} points"
+        )
+    return lines
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -366,6 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MssimError as err:
         print(f"mssim: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader left (e.g. `mssim schema | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print(
             "\nmssim: interrupted; finished chunks are kept. Re-run the same command to resume.",
