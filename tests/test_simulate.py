@@ -132,3 +132,24 @@ def test_crossover_trial(tmp_path, cli):
     assert status == 0
     p = pd.read_csv(tmp_path / "c" / "patients.csv")
     assert set(p.arm) == {"acupuncture then sham", "sham then acupuncture"}
+
+
+def test_relapse_table_agrees_with_patient_counts(tmp_path, cli):
+    out = tmp_path / "r"
+    status, _, _ = cli(
+        "simulate",
+        "--n",
+        "20",
+        "--out",
+        out,
+        "--set",
+        "relapses.annual_rate={rrms=3.0, spms=3.0, ppms=3.0}",
+    )
+    assert status == 0
+    patients = pd.read_csv(out / "patients.csv").set_index("patient_id")
+    relapses = pd.read_csv(out / "relapses.csv")
+    assert relapses.during_trial.any() and (~relapses.during_trial).any()
+    counts = relapses[relapses.during_trial].groupby("patient_id").size()
+    counts = counts.reindex(patients.index, fill_value=0)
+    assert (counts == patients.relapses).all()
+    assert (relapses.onset_day[relapses.during_trial] >= 1).all()

@@ -86,8 +86,14 @@ def tables(scenario: Scenario, outcomes: Outcomes) -> TrialTables:
         patients[f"ae_{label}"] = outcomes.adverse_events[0, rows, alloc, k]
     visits = _visits(outcomes, alloc, arm, dropout)
     daily, sessions = _daily(outcomes, alloc, arm)
+    pid, slot = np.nonzero(onsets < NEVER)
     relapses = pd.DataFrame(
-        {"patient_id": np.nonzero(onsets < NEVER)[0], "onset_day": onsets[onsets < NEVER]}
+        {
+            "patient_id": pid,
+            "onset_day": onsets[pid, slot],
+            # onsets before randomization are history, not intercurrent events
+            "during_trial": in_trial[pid, slot],
+        }
     )
     return TrialTables(patients, visits, daily, sessions, relapses, _arms(scenario, patients))
 
