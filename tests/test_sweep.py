@@ -110,7 +110,7 @@ def test_interrupted_sweep_resumes_to_the_same_csv(swept, tmp_path, monkeypatch)
 
     calls.clear()
     monkeypatch.setattr(sweep, "chunk_statistics", counted)
-    _run(tmp_path, n_jobs=2)
+    _run(tmp_path, n_jobs=2, backend="threads")  # threads: the counter lives in this process
     assert len(calls) == CHUNKS - 5  # finished chunks are not run again
     pd.testing.assert_frame_equal(
         pd.read_csv(tmp_path / "sweep.csv"), pd.read_csv(reference / "sweep.csv")
