@@ -11,7 +11,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 
 from mssim import __version__
@@ -118,12 +117,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     out = write_one_trial(scenario, args.n, Path(args.out), args.analysis, args.engine)
     print(f"wrote one simulated trial to {out}/")
     return 0
-
-
-def default_out(scenario: Scenario) -> Path:
-    """``results/<scenario name>/<timestamp>``."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("results") / scenario.name / stamp
 
 
 def cmd_run(args: argparse.Namespace) -> int:
