@@ -133,7 +133,7 @@ class TrialRun:
         self.tracked = tuple(track or scenario.endpoints())
         self.track_index = [model.index(t) for t in self.tracked]
         self.visit_days = np.array([7 * w for w in scenario.trial.visit_weeks()])
-        self.horizon = int(self.visit_days[-1])
+        self.horizon = scenario.horizon_days()
         lead = scenario.population.screening.days_before_baseline
         self.first_day = -lead + 1
         self.day = self.first_day
