@@ -282,7 +282,14 @@ class Coupling(Strict):
 
 
 class Mechanism(Strict):
-    """Optional latent mediators through which treatments act (all (A))."""
+    """Optional latent mediators through which treatments act (all (A)).
+
+    When enabled, needling acts only through the mediators: each course's
+    effect (in SD) is a treatment signal that moves every mediator by
+    ``treatment_response``, and the mediators move symptoms by ``loadings``.
+    The arms' ``targets`` are then not used; a background drug still acts
+    directly.
+    """
 
     enabled: bool = Field(False, description="Simulate the mediator layer.")
     persistence: float = Field(
