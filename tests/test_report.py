@@ -143,8 +143,14 @@ def test_sample_size_answer_is_reported(run_folder, tmp_path):
     (folder / "sample_size.json").write_text(json.dumps(answer))
     text = "".join(parse(write_report(folder)).text)
     assert "131" in text
-    assert "122-140" in text
+    assert "122 to 140" in text
     assert "1600 replicate trials" in text
+    # the upper end not reached in the range examined
+    (folder / "sample_size.json").write_text(
+        json.dumps(answer | {"n_high": None, "n_examined": 171})
+    )
+    text = "".join(parse(write_report(folder)).text)
+    assert "122 to more than 171" in text
 
 
 def test_text_from_the_folder_is_escaped(tmp_path):

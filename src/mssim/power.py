@@ -274,7 +274,8 @@ class SampleSize:
         n_per_arm: Smallest n whose estimated power reaches the target (None
             if no n up to ``max_n`` does).
         n_low: Smallest n whose Wilson upper bound reaches the target.
-        n_high: Smallest n whose Wilson lower bound reaches the target.
+        n_high: Smallest n whose Wilson lower bound reaches the target (None
+            if none in the range examined, i.e. above ``curve``'s largest n).
         power: Estimated power at ``n_per_arm``.
         power_mcse: Its Monte Carlo standard error.
         replicates: Replicates used near the answer.
@@ -334,7 +335,10 @@ def solve_n(
     below = curve[curve.n_per_arm < upper]
     lower = int(below.n_per_arm.iloc[-1]) if len(below) else 2
     fine_reps = max(coarse_reps, math.ceil(goal * (1 - goal) / scenario.power.mcse_target**2))
-    fine = _primary(estimate(scenario, list(range(lower, upper + 1)), fine_reps, **run))
+    # Past the bracket too, so the n where the Wilson lower bound reaches the
+    # target is usually inside; common random numbers make the extra n cheap.
+    top = min(max_n, math.ceil(1.3 * upper) + 1)
+    fine = _primary(estimate(scenario, list(range(lower, top + 1)), fine_reps, **run))
 
     def first(column: str) -> int | None:
         hit = fine[fine[column] >= goal]
@@ -345,7 +349,7 @@ def solve_n(
     return SampleSize(
         answer,
         first("power_ci_high"),
-        first("power_ci_low") or upper,
+        first("power_ci_low"),
         float(at.power),
         float(at.power_mcse),
         fine_reps,

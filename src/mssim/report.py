@@ -338,8 +338,7 @@ def _summary(found: Folder) -> str:
         answer = found.sample_size
         lines.append(
             f"<p>Smallest n per arm for {answer['target']:.0%} power: "
-            f"<b>{answer['n_per_arm']}</b> (Monte Carlo interval {answer['n_low']}-"
-            f"{answer['n_high']}).</p>"
+            f"<b>{answer['n_per_arm']}</b> (Monte Carlo interval {_interval(answer)}).</p>"
         )
     return '<div class="box">' + "".join(lines) + "</div>"
 
@@ -618,7 +617,7 @@ def _sample_size_section(found: Folder) -> str:
                 f"{answer['target']:.0%}: <b>{answer['n_per_arm']}</b> (power "
                 f"{answer['power']:.3f} ± {answer['power_mcse']:.3f} MCSE, "
                 f"{answer['replicates']} replicate trials per n).</p><p>Monte Carlo interval: "
-                f"<b>{answer['n_low']}-{answer['n_high']}</b>, the n where the upper and the "
+                f"<b>{_interval(answer)}</b>, the n where the upper and the "
                 "lower Wilson bound of power reach the target.</p></div>"
             )
         if found.sample_curve is not None and len(found.sample_curve) > 1:
@@ -813,3 +812,11 @@ def report_command(folder: Path) -> Path:
     path = write_report(folder)
     print(f"wrote {path}")
     return path
+
+
+def _interval(answer: dict[str, Any]) -> str:
+    """The sample-size interval; an open upper end when not reached in the range examined."""
+    high = answer["n_high"]
+    if high is None:
+        high = f"more than {answer.get('n_examined', answer['n_per_arm'])}"
+    return f"{answer['n_low']} to {high}"

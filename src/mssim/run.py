@@ -130,12 +130,13 @@ def run_power(
 
 
 def sample_size_dict(answer: SampleSize) -> dict[str, object]:
-    """The sample-size answer as plain data."""
+    """The sample-size answer as plain data (``n_high`` None: above ``n_examined``)."""
     return {
         "target": answer.target,
         "n_per_arm": answer.n_per_arm,
         "n_low": answer.n_low,
         "n_high": answer.n_high,
+        "n_examined": int(answer.curve.n_per_arm.max()),
         "power": answer.power,
         "power_mcse": answer.power_mcse,
         "replicates": answer.replicates,
@@ -160,8 +161,10 @@ def print_sample_size(answer: SampleSize) -> None:
     if answer.n_per_arm is None:
         print(f"\nNo n per arm up to the search limit reaches power {answer.target:.2f}.")
         return
+    top = int(answer.curve.n_per_arm.max())
+    high = answer.n_high if answer.n_high is not None else f"more than {top}"
     print(
         f"\nSmallest n per arm with power >= {answer.target:.2f}: {answer.n_per_arm} "
         f"(power {answer.power:.3f} ± {answer.power_mcse:.3f} MCSE, {answer.replicates} "
-        f"replicates); Monte Carlo interval {answer.n_low}-{answer.n_high}."
+        f"replicates); Monte Carlo interval {answer.n_low} to {high}."
     )
