@@ -267,11 +267,34 @@ def test_power_heatmap_annotates_each_cell(sweep_frame, tmp_path):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.3", "0.8", "1.4"]
     _render(fig, tmp_path, "power_heatmap")
 
-    # at n = 40 power crosses 0.8 inside the grid: a contour is drawn
+    # at n = 40 power crosses 0.8 inside this coarse 3 x 2 grid: cells are outlined
     fig40 = power_heatmap(sweep_frame, x, y, n_per_arm=40, contrast="acupuncture - sham")
     ax40 = fig40.axes[0]
     assert "n = 40" in ax40.get_title()
-    assert any(type(c).__name__ == "QuadContourSet" for c in ax40.collections)
+    at40 = sweep_frame[sweep_frame["n_per_arm"] == 40]
+    assert len(ax40.patches) == int((at40["power"] >= 0.8).sum()) >= 1
+    assert not any(type(c).__name__ == "QuadContourSet" for c in ax40.collections)
+
+    # on a 4 x 4 grid the target is followed by a contour
+    effects, rates = [0.1, 0.2, 0.3, 0.4], [0.0, 0.1, 0.2, 0.3]
+    fine = pd.DataFrame(
+        [
+            {
+                x: e,
+                y: r,
+                "n_per_arm": 50,
+                "contrast": "a - b",
+                "power": 0.2 + 2 * e - r,
+                "power_mcse": 0.01,
+                "power_ci_low": 0.1,
+                "power_ci_high": 0.9,
+            }
+            for e in effects
+            for r in rates
+        ]
+    )
+    ax_fine = power_heatmap(fine, x, y).axes[0]
+    assert any(type(c).__name__ == "QuadContourSet" for c in ax_fine.collections)
     with pytest.raises(ValueError, match="n_per_arm 55"):
         power_heatmap(sweep_frame, x, y, n_per_arm=55)
     with pytest.raises(ValueError, match="several rows"):

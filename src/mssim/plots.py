@@ -538,8 +538,9 @@ def power_heatmap(
     """Power over two swept scenario fields at one sample size, cells annotated.
 
     The swept values are shown as an evenly spaced grid (labelled with their values).
-    A white contour follows the target power; when the grid is a single row or column
-    the cells reaching the target are outlined instead.
+    A white contour follows the target power; on a coarse grid (fewer than 4 values
+    on either axis), where a contour between cell centres misleads, the cells
+    reaching the target are outlined instead.
 
     Args:
         sweep: Sweep frame: a power frame plus the swept columns ``x`` and ``y``.
@@ -595,7 +596,7 @@ def power_heatmap(
     outline = [patheffects.withStroke(linewidth=3.5, foreground="black")]
     target_label = f"power = {target:.0%}"
     crosses = z.count() > 0 and z.min() < target <= z.max()
-    if crosses and min(z.shape) >= 2:
+    if crosses and min(z.shape) >= 4:
         contour = ax.contour(
             np.arange(z.shape[1]),
             np.arange(z.shape[0]),
