@@ -149,6 +149,7 @@ def test_outcome_switching_only_adds_significant_results(scenario):
     kept = ~switched.switched
     np.testing.assert_allclose(switched.estimate[kept], honest.estimate[kept])
     assert (honest.p_value[switched.switched] >= 0.05).all()  # only unlucky authors switch
+    assert (switched.estimate[switched.switched] < 0).all()  # and only toward a benefit
 
 
 def test_explicit_sizes_and_no_open_label(scenario):

@@ -86,7 +86,8 @@ class Publication:
         p_nonsignificant: Chance a non-significant study is published
             (significant ones always are), in [0, 1].
         outcome_switching: An author whose primary endpoint is not significant
-            reports the most significant endpoint and visit instead.
+            reports the most significant endpoint and visit showing a benefit
+            instead (the primary stays if none does).
     """
 
     p_nonsignificant: float = 0.2
@@ -357,8 +358,12 @@ def _analyse_design(
         to_primary = primary_sd / getattr(design.symptoms, endpoint).reference_sd
         results.append((est, to_primary))
     p = np.stack([est.p_value for est, _ in results])
-    # An author reports the primary unless it misses alpha; then the smallest p.
-    best = np.where(p[0] < trial.alpha, 0, np.argmin(np.where(np.isfinite(p), p, np.inf), axis=0))
+    estimate = np.stack([est.estimate for est, _ in results])
+    # An author reports the primary unless it misses alpha; then the smallest p
+    # among results showing a benefit (lower scores), if any.
+    favourable = np.where(np.isfinite(p) & (estimate < 0), p, np.inf)
+    switch = (p[0] >= trial.alpha) & np.isfinite(favourable.min(axis=0))
+    best = np.where(switch, np.argmin(favourable, axis=0), 0)
     pick = np.arange(len(replicates))
 
     def chosen(field: str, scale: bool = False) -> np.ndarray:
@@ -637,7 +642,8 @@ def literature_command(
         n_studies: Studies run (``--studies``).
         sizes: ``(min, max)`` patients per arm (``--min-n``, ``--max-n``).
         p_nonsignificant: Chance a non-significant study is published.
-        outcome_switching: Authors switch to their most significant endpoint.
+        outcome_switching: Authors switch to their most significant endpoint
+            showing a benefit.
         open_label_share: Share of open-label studies.
         seed: Root seed (default the scenario's).
 
