@@ -184,6 +184,11 @@ class TrialRun:
             [{int(d): c.first_slot + k for k, d in enumerate(c.session_days)} for c in x.courses]
             for x in self.regimens
         ]
+        self._retain = [
+            [0.5 ** (1.0 / scenario.arms[c.arm].half_life_days) for c in x.courses]
+            for x in self.regimens
+        ]
+        self._extra = self._dose_free_improvement(n_days)
         self._init_recall_sums(r, n, g)
         self.keep_daily = keep_daily
         if keep_daily:
@@ -243,6 +248,22 @@ class TrialRun:
         self._sum_nr = self._sum.copy() if self.hypothetical else None
         self._recall = np.array(recall, dtype=float)
 
+    def _dose_free_improvement(self, n_days: int) -> np.ndarray:
+        """Improvement that needs no dose, per day and regimen (NRS), (days, G, S).
+
+        Background drugs ramp up from day 1; in a crossover every symptom
+        shifts by ``trial.period_effect`` in period 2 (a worsening is positive).
+        """
+        sc, model = self.scenario, self.model
+        days = range(self.first_day, self.first_day + n_days)
+        extra = np.stack(
+            [np.stack([drug_effect(sc, model, x, day) for x in self.regimens]) for day in days]
+        )
+        if sc.trial.design == "crossover":
+            period2 = np.array(days) > 7 * (sc.trial.weeks + sc.trial.washout_weeks)
+            extra[period2] -= sc.trial.period_effect
+        return extra
+
     # ---- the loop ----------------------------------------------------------
     @property
     def done(self) -> bool:
@@ -258,15 +279,11 @@ class TrialRun:
     def step(self) -> None:
         """Simulate one day (see the module docstring for the order)."""
         day, i = self.day, self.day - self.first_day
-        model, sc = self.model, self.scenario
-        # 1. treat: doses come from earlier days' sessions; drugs and period effects
-        extra = np.stack([drug_effect(sc, model, x, day) for x in self.regimens])
-        if sc.trial.design == "crossover" and day > 7 * (sc.trial.weeks + sc.trial.washout_weeks):
-            extra = extra - sc.trial.period_effect
         r, n, g, c = self.dose.shape
-        # 2-4. mediators, symptoms, relapses (one fused kernel)
+        # 1-4. treat (doses from earlier sessions; drugs and period effects, precomputed),
+        # mediators, symptoms, relapses: one fused kernel
         advance_day(
-            model,
+            self.model,
             day,
             self.noise,
             i,
@@ -277,7 +294,7 @@ class TrialRun:
             self.dose.reshape(r * n, g, c),
             self.responses.direct.reshape(r * n, g, c, -1),
             self.responses.signal.reshape(r * n, g, c),
-            extra,
+            self._extra[i],
             self._latent,
         )
         # 5. behaviour
@@ -322,7 +339,7 @@ class TrialRun:
                     attended,
                     decaying & ~attended,
                     arm.gain_per_session,
-                    0.5 ** (1.0 / arm.half_life_days),
+                    self._retain[g][j],
                 )
 
     def _worsening_now(self) -> np.ndarray:
