@@ -4,7 +4,7 @@ Both sides are measured in this one run and counted in the same unit:
 patient-days of the allocated trial (replicates x enrolled patients x
 simulated days, run-in included; symptoms and regimens are not multiplied
 in). The engine runs ``engine.simulate`` over many replicates; the Mesa side
-steps one :class:`mssim.abm.TrialModel` (agents refreshed and a DataCollector
+steps one :class:`mssim.views.abm.TrialModel` (agents refreshed and a DataCollector
 collecting every day) through the same trial. No assertions: the ratio is
 reported, the target (>= 100x) lives in ``benchmarks/RESULTS.md``.
 
@@ -19,10 +19,10 @@ import time
 
 import numpy as np
 
-from mssim.abm import TrialModel
-from mssim.designs import total_patients
-from mssim.engine import simulate
-from mssim.load import load_scenario
+from mssim.config.load import load_scenario
+from mssim.model.engine import simulate
+from mssim.trial.designs import total_patients
+from mssim.views.abm import TrialModel
 
 ENGINE_REPLICATES = 200
 MESA_RUNS = 2  # best of

@@ -39,13 +39,14 @@ from typing import Any
 import floor
 import numpy as np
 
-from mssim import designs, power
-from mssim import rng as mssim_rng
-from mssim.engine import simulate
-from mssim.load import load_scenario
-from mssim.population import run_in_days
-from mssim.scenario import Scenario
-from mssim.symptoms import SymptomModel
+from mssim.config.load import load_scenario
+from mssim.config.scenario import Scenario
+from mssim.model import rng as mssim_rng
+from mssim.model.engine import simulate
+from mssim.model.population import run_in_days
+from mssim.model.symptoms import SymptomModel
+from mssim.montecarlo import power
+from mssim.trial import designs
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -179,7 +180,7 @@ def machine() -> dict[str, str]:
 
 @contextlib.contextmanager
 def counting_draws() -> Iterator[Counter]:
-    """Count every deviate drawn through ``mssim.rng.stream``, per (replicate, purpose).
+    """Count every deviate drawn through ``mssim.model.rng.stream``, per (replicate, purpose).
 
     Every stream of the engine comes from ``rng.stream`` (``rng.normals`` calls
     it too), so wrapping it counts the engine's draws exactly.
@@ -416,8 +417,8 @@ def parallel(scenario: Scenario, sizes: Sizes) -> list[Figure]:
 
 CHILD = """
 import json, re, resource, sys, time
-from mssim import power
-from mssim.load import load_scenario
+from mssim.montecarlo import power
+from mssim.config.load import load_scenario
 
 
 def status(key):

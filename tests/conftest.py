@@ -8,7 +8,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest
 
-from mssim.cli import main
+from mssim.commands.cli import main
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mssim.cli import main
+from mssim.commands.cli import main
 
 BASELINES = Path(__file__).parent / "baselines"
 SCENARIOS = Path(__file__).parent.parent / "scenarios"

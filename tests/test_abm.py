@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mssim.abm import PatientAgent, PractitionerAgent, TrialModel
+from mssim.commands.simulate import simulate_one_trial
+from mssim.config.load import load_scenario
 from mssim.errors import MssimError
-from mssim.load import load_scenario
-from mssim.simulate import simulate_one_trial
-from mssim.trial_tables import one_trial_run, tables
+from mssim.model.engine import one_trial_run
+from mssim.trial.designs import total_patients
+from mssim.trial.tables import tables
+from mssim.views.abm import PatientAgent, PractitionerAgent, TrialModel
 
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.toml"))
 # Heavy dropout and frequent relapses, so the identity covers both paths.
@@ -70,7 +72,9 @@ def test_another_seed_gives_other_tables():
 def test_replicate_matches_engine_replicate():
     scenario = load_scenario()
     via_mesa = tables(scenario, TrialModel(scenario=scenario, n_per_arm=N, replicate=3).run())
-    direct = tables(scenario, one_trial_run(scenario, N, replicate=3).run())
+    direct = tables(
+        scenario, one_trial_run(scenario, total_patients(scenario, N), replicate=3).run()
+    )
     pd.testing.assert_frame_equal(via_mesa.daily, direct.daily, check_exact=True)
 
 

@@ -1,4 +1,4 @@
-"""Tests of mssim.analysis against scipy/statsmodels references, one dataset per row."""
+"""Tests of mssim.trial.analysis against scipy/statsmodels references, one dataset per row."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy import special, stats
 from statsmodels.stats.multitest import multipletests
 
-from mssim import analysis as an
+from mssim.trial import analysis as an
 
 SETTINGS = settings(max_examples=100, deadline=None)
 # scipy/statsmodels warn on their own reference computations for near-degenerate data (a

@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 import solara
 
-from mssim import dashboard
+from mssim.config.load import load_scenario
 from mssim.errors import MssimError
-from mssim.load import load_scenario
-from mssim.power import estimate
-from mssim.trial_tables import analysis_table, one_trial_run
+from mssim.model.engine import one_trial_run
+from mssim.montecarlo.power import estimate
+from mssim.trial.designs import total_patients
+from mssim.trial.tables import analysis_table
+from mssim.views import dashboard
 
 ROOT = Path(__file__).parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -81,7 +83,9 @@ def test_invalid_settings_are_messages(base, settings):
 def test_one_trial_is_the_engines_trial(base, settings):
     scenario = dashboard.build_scenario(base, settings)
     trial = dashboard.one_trial(scenario, 10)
-    engine = analysis_table(scenario, one_trial_run(scenario, 10).run(), ["ancova"]).iloc[0]
+    engine = analysis_table(
+        scenario, one_trial_run(scenario, total_patients(scenario, 10)).run(), ["ancova"]
+    ).iloc[0]
     assert trial.result.estimate == engine.estimate
     assert trial.result.ci_low < trial.result.estimate < trial.result.ci_high
     assert set(trial.daily.arm) == {"acupuncture", "sham"} and np.isfinite(trial.truth)
@@ -108,7 +112,7 @@ def test_serve_execs_solara_with_the_scenario(monkeypatch):
     dashboard.serve(ROOT / "scenarios" / "pain.toml", port=9999)
     exe, argv, env = calls[0]
     assert exe == sys.executable
-    assert argv[1:5] == ["-m", "solara", "run", "mssim.dashboard"]
+    assert argv[1:5] == ["-m", "solara", "run", "mssim.views.dashboard"]
     assert argv[-5:] == ["--host", "127.0.0.1", "--port", "9999", "--production"]
     assert env[dashboard.ENV_SCENARIO] == str((ROOT / "scenarios" / "pain.toml").resolve())
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
@@ -171,7 +175,7 @@ def server(tmp_path):
     """The dashboard served by ``dashboard.serve`` on a free loopback port."""
     port = _free_port()
     code = (
-        "from pathlib import Path; from mssim.dashboard import serve; "
+        "from pathlib import Path; from mssim.views.dashboard import serve; "
         f"serve(Path({str(ROOT / 'scenarios' / 'default.toml')!r}), port={port})"
     )
     log = (tmp_path / "server.log").open("w")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from mssim import demonstrations as demo
-from mssim.load import load_scenario
+from mssim.config.load import load_scenario
+from mssim.views import demonstrations as demo
 
 ROOT = Path(__file__).parent.parent
 

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from mssim.designs import randomize, total_patients, trial_data, true_effects
-from mssim.engine import NEVER, simulate
-from mssim.load import load_scenario
+from mssim.config.load import load_scenario
+from mssim.model.engine import simulate
+from mssim.model.outcomes import NEVER
+from mssim.trial.designs import randomize, total_patients, trial_data, true_effects
 
 
 def allocation(overrides, n_per_arm=24, replicates=6):

@@ -7,20 +7,20 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from mssim.designs import analyse, randomize, total_patients, trial_data
-from mssim.engine import simulate
+from mssim.commands.literature import literature_command
+from mssim.config.load import load_scenario
 from mssim.errors import MssimError
-from mssim.literature import (
+from mssim.literature.field import (
     COMPARATOR,
     OPEN_LABEL,
     SHAM_CONTROLLED,
     Publication,
-    literature_command,
     simulate_field,
     story,
     trial_scenario,
 )
-from mssim.load import load_scenario
+from mssim.model.engine import simulate
+from mssim.trial.designs import analyse, randomize, total_patients, trial_data
 
 ROOT = Path(__file__).parent.parent
 DEFAULT = ROOT / "scenarios" / "default.toml"

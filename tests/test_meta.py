@@ -1,4 +1,4 @@
-"""Tests for mssim.meta: pooling, small-study tests, trim-and-fill, cumulative MA, plots."""
+"""Tests for mssim.literature.meta: pooling, small-study tests, trim-and-fill, cumulative MA, plots."""
 
 import dataclasses
 import itertools
@@ -21,7 +21,7 @@ from matplotlib.patches import Polygon
 from scipy import optimize, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
-from mssim.meta import (
+from mssim.literature.meta import (
     EggerResult,
     Pooled,
     cumulative,

@@ -8,11 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mssim.designs import randomize
-from mssim.engine import NEVER, simulate
-from mssim.load import load_scenario
-from mssim.population import MS_TYPES
-from mssim.scenario import INSTRUMENTS
+from mssim.config.load import load_scenario
+from mssim.config.scenario import INSTRUMENTS
+from mssim.model.engine import simulate
+from mssim.model.outcomes import NEVER
+from mssim.model.population import MS_TYPES
+from mssim.trial.designs import randomize
 
 ALL = ["fatigue", "pain", "sleep"]
 

@@ -1,4 +1,4 @@
-"""Tests for mssim.plots: artists drawn, numbers shown, input checks, rendering."""
+"""Tests for mssim.outputs.plots: artists drawn, numbers shown, input checks, rendering."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
-from mssim import plots
-from mssim.plots import (
+from mssim.outputs import plots
+from mssim.outputs.plots import (
     arm_colors,
     arm_trajectories,
     error_rates,

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mssim.load import load_scenario
-from mssim.power import chunk_statistics, estimate, solve_n, wilson
-from mssim.selfcheck import NULL_EFFECT, selfcheck
+from mssim.config.load import load_scenario
+from mssim.montecarlo.power import chunk_statistics, estimate, solve_n, wilson
+from mssim.montecarlo.selfcheck import NULL_EFFECT, selfcheck
 
 ROOT = Path(__file__).parent.parent
 SMALL = ["power.n_per_arm=[10, 20]"]
@@ -117,7 +117,7 @@ def run_cli(out, *extra):
     cmd = [
         sys.executable,
         "-m",
-        "mssim.cli",
+        "mssim.commands.cli",
         "run",
         "--replicates",
         "60",

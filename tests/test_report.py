@@ -17,13 +17,11 @@ from matplotlib.figure import Figure
 from PIL import Image
 from pydantic import BaseModel
 
-from mssim import scenario as scenario_module
-from mssim.errors import MssimError
-from mssim.load import load_scenario
-from mssim.report import Folder, render, report_command, write_report
-from mssim.run import run_power
-from mssim.scenario import INTERVENTIONS, Arm, Drug, Scenario
-from mssim.sources import (
+from mssim.commands.run import run_power
+from mssim.config import scenario as scenario_module
+from mssim.config.load import load_scenario
+from mssim.config.scenario import INTERVENTIONS, Arm, Drug, Scenario
+from mssim.config.sources import (
     ASSUMPTION,
     CALIBRATED,
     CHANGED,
@@ -33,6 +31,7 @@ from mssim.sources import (
     provenance_table,
     source_of,
 )
+from mssim.outputs.report import Folder, render, write_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.toml"))
@@ -190,18 +189,17 @@ def test_every_scenario_file_reads_in_plain_words(path):
     assert UNRECORDED not in set(provenance_table(scenario).source)
 
 
-def test_missing_or_empty_folder_is_a_user_error(tmp_path, capsys):
-    with pytest.raises(MssimError, match="no such results folder"):
-        report_command(tmp_path / "absent")
-    with pytest.raises(MssimError, match="no results to report"):
-        report_command(tmp_path)
+def test_missing_or_empty_folder_is_a_user_error(tmp_path, cli):
+    status, _, err = cli("report", tmp_path / "absent")
+    assert status == 2 and "no such results folder" in err
+    status, _, err = cli("report", tmp_path)
+    assert status == 2 and "no results to report" in err
     assert not (tmp_path / "report.html").exists()
 
 
-def test_report_command_prints_where(run_folder, capsys):
-    path = report_command(run_folder)
-    assert path == run_folder / "report.html"
-    assert str(path) in capsys.readouterr().out
+def test_report_command_prints_where(run_folder, cli):
+    status, out, _ = cli("report", run_folder)
+    assert status == 0 and str(run_folder / "report.html") in out
 
 
 @pytest.mark.browser
@@ -235,7 +233,7 @@ def test_every_default_field_has_a_source():
     assert table.status.isin(STATUSES).all()
     assert CHANGED not in set(table.status)
     missing = [path for path, s in _all_leaf_paths() if source_of(path, s) is None]
-    assert not missing, f"add these fields to mssim.sources.SOURCES: {missing}"
+    assert not missing, f"add these fields to mssim.config.sources.SOURCES: {missing}"
     assert UNRECORDED not in set(table.source)
 
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mssim.config.load import load_scenario, to_toml, validate
+from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
-from mssim.load import load_scenario, to_toml, validate
-from mssim.scenario import Scenario
 
 SCENARIOS = sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.toml"))
 
@@ -175,7 +175,7 @@ def test_schema_is_json_schema(cli):
 
 def test_version_and_help(cli, capsys):
     from mssim import __version__
-    from mssim.cli import main
+    from mssim.commands.cli import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])

@@ -5,12 +5,12 @@ import json
 import pandas as pd
 import pytest
 
-from mssim.analysis import ESTIMAND
+from mssim.trial.analysis import ESTIMAND
 
 
 @pytest.fixture(scope="module")
 def one_trial(tmp_path_factory):
-    from mssim.cli import main
+    from mssim.commands.cli import main
 
     out = tmp_path_factory.mktemp("sim") / "trial"
     assert (

@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mssim import power, sweep
+from mssim.commands import sweep as sweep_cmd
+from mssim.commands.sweep import sweep_command, write_sweep
+from mssim.config.load import load_scenario
 from mssim.errors import MssimError
-from mssim.load import load_scenario
-from mssim.power import estimate
-from mssim.sweep import cell_scenario, parse_grid, run_sweep, sweep_command, sweep_points
+from mssim.montecarlo import power, sweep
+from mssim.montecarlo.power import estimate
+from mssim.montecarlo.sweep import cell_scenario, parse_grid, run_sweep, sweep_points
+from mssim.outputs.provenance import Provenance
 
 # Small chunks, so a cell has several and an interrupt can fall inside one.
 SCENARIO = load_scenario(None, ["power.chunk_size=10"])
@@ -24,9 +27,12 @@ CHUNKS = 4 * REPS // 10  # cells x chunks per cell
 
 
 def _run(out, **kwargs):
-    return run_sweep(
+    prov = Provenance(SCENARIO)
+    frame = run_sweep(
         SCENARIO, GRID, replicates=REPS, n_per_arm=N, out=out, progress=False, **kwargs
     )
+    write_sweep(out, frame, SCENARIO, GRID, None, prov)
+    return frame
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +228,7 @@ def test_interrupted_sweep_command_says_how_to_resume(monkeypatch, capsys):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sweep, "run_sweep", interrupted)
+    monkeypatch.setattr(sweep_cmd, "run_sweep", interrupted)
     with pytest.raises(KeyboardInterrupt):
         sweep_command(None, [], ["dropout.rate=0.1,0.2"], None, 10, 1, "threads", None)
     assert "add --out results/default/sweep-" in capsys.readouterr().err

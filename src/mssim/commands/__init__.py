@@ -1,0 +1,1 @@
+"""The command line: parses arguments, owns output folders, provenance and printing."""

@@ -1,0 +1,392 @@
+"""The ``mssim`` command: thin wrappers over the library.
+
+Every user error is an :class:`~mssim.errors.MssimError`: the message goes to
+stderr and the exit status is 2, with no traceback and no partial output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mssim import __version__
+from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml
+from mssim.config.scenario import Scenario
+from mssim.errors import MssimError
+
+EXAMPLES = """\
+examples:
+  mssim run                                   power curve of the default scenario
+  mssim run scenarios/three_arm.toml --jobs 2
+  mssim run scenarios/default.toml --set arms.acupuncture.specific_effect=0.3
+  mssim run scenarios/default.toml --solve-n --target 0.9
+  mssim validate scenarios/pain.toml --set trial.analysis=responder
+  mssim simulate scenarios/default.toml --n 30 --out results/one_trial
+  mssim sweep scenarios/default.toml --grid arms.acupuncture.specific_effect=0.1,0.2,0.3 \
+      --grid dropout.rate=0.05,0.2 --replicates 500
+  mssim report results/default/<timestamp>
+  mssim literature scenarios/default.toml     a simulated literature with publication bias
+  mssim schema > scenario.schema.json
+  mssim selfcheck                             pass/fail table of the Monte Carlo core
+  mssim dashboard scenarios/default.toml      teaching dashboard on http://127.0.0.1:8765
+"""
+
+
+def _scenario_arguments(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument(
+        "file",
+        nargs=None if required else "?",
+        type=Path,
+        help="scenario TOML file (default: the embedded default scenario)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field, e.g. --set trial.n_per_arm=40 (VALUE is TOML)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; given {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; given {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; given {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; given {text!r}")
+    return value
+
+
+def _load(args: argparse.Namespace) -> Scenario:
+    return load_scenario(args.file, args.overrides)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Print the resolved scenario."""
+    scenario = _load(args)
+    print(f"# resolved scenario from {args.file or EMBEDDED}: valid")
+    for line in effect_lines(scenario):
+        print(f"# {line}")
+    print(to_toml(scenario))
+    return 0
+
+
+def effect_lines(scenario: Scenario) -> list[str]:
+    """Each arm's effects on the primary endpoint, in SD and in instrument points."""
+    primary = scenario.trial.primary_endpoint
+    sym = getattr(scenario.symptoms, primary)
+    lines = [f"effects on {primary} ({sym.scale.label}; reference SD {sym.reference_sd:g} points):"]
+    for name in scenario.arms:
+        spec, nonspec = scenario.effect_points(name, primary)
+        lines.append(
+            f"  {name}: specific {spec / sym.reference_sd:.3g} SD = {spec:.3g} points; "
+            f"non-specific {nonspec / sym.reference_sd:.3g} SD = {nonspec:.3g} points"
+        )
+    return lines
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of scenario files."""
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Simulate one trial and write its tables and figure."""
+    from mssim.commands.simulate import write_one_trial
+
+    scenario = _load(args)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    out = write_one_trial(scenario, args.n, Path(args.out), args.analysis, args.engine)
+    print(f"wrote one simulated trial to {out}/")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Monte Carlo power curve (or sample size) of a scenario."""
+    from mssim.commands.run import run_power
+
+    scenario = _load(args)
+    out = run_power(
+        scenario,
+        out=args.out,
+        replicates=args.replicates,
+        seed=args.seed,
+        n_jobs=args.jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        solve=args.solve_n,
+        target=args.target,
+        analyses=args.analysis,
+        chunk_size=args.chunk_size,
+    )
+    print(f"\nresults in {out}/")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Operating characteristics over a grid of scenario fields."""
+    from mssim.commands.sweep import sweep_command
+
+    out = sweep_command(
+        args.file,
+        args.overrides,
+        args.grid,
+        args.lhs,
+        args.replicates,
+        args.jobs,
+        args.backend,
+        args.out,
+    )
+    print(f"\nresults in {out}/")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the self-contained HTML report of a results folder."""
+    from mssim.outputs.report import write_report
+
+    print(f"wrote {write_report(args.folder)}")
+    return 0
+
+
+def cmd_literature(args: argparse.Namespace) -> int:
+    """A simulated literature of small trials, publication bias and meta-analysis."""
+    from mssim.commands.literature import literature_command
+
+    literature_command(
+        args.file,
+        args.overrides,
+        args.out,
+        n_studies=args.studies,
+        sizes=(args.min_n, args.max_n),
+        p_nonsignificant=args.p_nonsignificant,
+        outcome_switching=args.outcome_switching,
+        open_label_share=args.open_label_share,
+        seed=args.seed,
+    )
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the Solara dashboard (replaces this process)."""
+    try:
+        from mssim.views.dashboard import serve
+    except ImportError as err:
+        raise MssimError(
+            f"dashboard: {err.name} is not installed; pip install 'mssim[dashboard]'"
+        ) from None
+    serve(args.file, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_selfcheck(args: argparse.Namespace) -> int:
+    """Run the self-checks; exit status 1 if any fails."""
+    from mssim.montecarlo.selfcheck import print_checks, selfcheck
+
+    table = selfcheck(replicates=args.replicates, n_jobs=args.jobs)
+    print_checks(table)
+    return 0 if table.passed.all() else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="mssim",
+        description=(
+            "Simulated people with multiple sclerosis in acupuncture trials: power, "
+            "sample size, bias and exaggeration, before anyone enrols."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mssim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a scenario and print it resolved")
+    _scenario_arguments(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("simulate", help="simulate one trial and write its data")
+    _scenario_arguments(p)
+    p.add_argument(
+        "--n", type=_positive, default=None, help="patients per arm (default trial.n_per_arm)"
+    )
+    p.add_argument(
+        "--seed", type=_non_negative, default=None, help="root seed (default: scenario seed)"
+    )
+    p.add_argument("--out", default="results/simulate", help="output folder")
+    p.add_argument(
+        "--analysis",
+        default=None,
+        help="analysis to report (default trial.analysis); 'all' runs every fitting method",
+    )
+    p.add_argument(
+        "--engine",
+        choices=["vectorized", "mesa"],
+        default="vectorized",
+        help="vectorized engine or the Mesa agent view (same numbers)",
+    )
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("run", help="Monte Carlo power curve, bias and exaggeration")
+    _scenario_arguments(p)
+    p.add_argument("--replicates", type=_positive, default=None, help="trials per design point")
+    p.add_argument("--seed", type=_non_negative, default=None, help="root seed")
+    p.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
+    p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
+    p.add_argument(
+        "--backend",
+        choices=["threads", "processes", "dask"],
+        default="processes",
+        help="local processes (default; fastest measured), threads, or a Dask cluster",
+    )
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
+    p.add_argument("--solve-n", action="store_true", help="find the n per arm reaching --target")
+    p.add_argument("--target", type=float, default=None, help="target power (default power.target)")
+    p.add_argument(
+        "--analysis",
+        action="append",
+        default=None,
+        help="analysis to run (repeatable; default trial.analysis)",
+    )
+    p.add_argument("--chunk-size", type=_positive, default=None, help="replicates per chunk")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", help="power over a grid of scenario fields (common random numbers)")
+    _scenario_arguments(p)
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2,...",
+        help="a swept field and its values (repeatable), e.g. --grid dropout.rate=0.1,0.2",
+    )
+    p.add_argument(
+        "--lhs",
+        type=_positive,
+        default=None,
+        metavar="K",
+        help="K Latin-hypercube points in the box the --grid values span, instead of the grid",
+    )
+    p.add_argument(
+        "--replicates", type=_positive, default=None, help="trials per design point and cell"
+    )
+    p.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
+    p.add_argument(
+        "--backend",
+        choices=["threads", "processes", "dask"],
+        default="processes",
+        help="local processes (default; fastest measured), threads, or a Dask cluster",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="sweep folder (default results/<name>/sweep-<timestamp>); same --out resumes",
+    )
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("report", help="write report.html for a results folder")
+    p.add_argument("folder", type=Path, help="a folder written by mssim run or mssim sweep")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "literature", help="a simulated literature: publication bias and meta-analysis"
+    )
+    _scenario_arguments(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default results/<name>/literature-<timestamp>)",
+    )
+    # plain int: literature_command explains what is allowed
+    p.add_argument("--studies", type=int, default=40, help="trials run, published or not")
+    p.add_argument("--min-n", type=int, default=10, help="smallest trial (patients per arm)")
+    p.add_argument("--max-n", type=int, default=80, help="largest trial (patients per arm)")
+    p.add_argument(
+        "--p-nonsignificant",
+        type=float,
+        default=0.2,
+        help="chance a non-significant trial is published (significant ones always are)",
+    )
+    p.add_argument(
+        "--outcome-switching",
+        action="store_true",
+        help="authors report their most significant endpoint or visit",
+    )
+    p.add_argument(
+        "--open-label-share",
+        type=float,
+        default=0.5,
+        help="share of open-label trials (vs usual care)",
+    )
+    p.add_argument("--seed", type=_non_negative, default=None, help="root seed")
+    p.set_defaults(func=cmd_literature)
+
+    p = sub.add_parser("dashboard", help="browser dashboard (Solara) on http://HOST:PORT")
+    p.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="scenario TOML file (default: the embedded default scenario)",
+    )
+    p.add_argument("--port", type=_positive, default=8765, help="TCP port (default 8765)")
+    p.add_argument("--host", default="127.0.0.1", help="interface (default loopback)")
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("selfcheck", help="type I error, analytic power and reproducibility checks")
+    p.add_argument("--replicates", type=_positive, default=1000, help="trials per check")
+    p.add_argument("--jobs", type=_positive, default=2, help="parallel workers")
+    p.set_defaults(func=cmd_selfcheck)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mssim`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    try:
+        return func(args)
+    except MssimError as err:
+        print(f"mssim: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # the reader left (e.g. `mssim schema | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "\nmssim: interrupted; finished chunks are kept. Re-run the same command to resume.",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

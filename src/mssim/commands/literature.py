@@ -1,0 +1,98 @@
+"""``mssim literature``: a simulated field written to a folder, and its story printed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from mssim.config.load import load_scenario, with_overrides
+from mssim.files import write_table
+from mssim.literature.field import (
+    AUTHORS_ANALYSIS,
+    OPEN_LABEL_SIZE_POWER,
+    Field,
+    Publication,
+    simulate_field,
+    story,
+)
+from mssim.outputs.provenance import Provenance
+from mssim.outputs.report import write_report
+
+
+def write_field(field: Field, folder: Path) -> None:
+    """Write a field's tables and figures into ``folder``.
+
+    Files: ``studies.csv``, ``meta.csv``, ``funnel.png``, ``forest.png`` and
+    ``cumulative.png`` (when a study was published).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    write_table(field.studies, folder / "studies.csv")
+    write_table(field.meta, folder / "meta.csv")
+    figures = {
+        "funnel.png": field.funnel_plot,
+        "forest.png": field.forest_plot,
+        "cumulative.png": field.cumulative_plot,
+    }
+    for name, draw in figures.items():
+        if name != "cumulative.png" or len(field.cumulative):
+            draw().savefig(folder / name, dpi=100, bbox_inches="tight")
+
+
+def literature_command(
+    file: Path | None,
+    overrides: list[str],
+    out: Path | None,
+    n_studies: int = 40,
+    sizes: tuple[int, int] | Sequence[int] = (10, 80),
+    p_nonsignificant: float = 0.2,
+    outcome_switching: bool = False,
+    open_label_share: float = 0.5,
+    seed: int | None = None,
+) -> Path:
+    """``mssim literature``: simulate a field, write its folder and print its story.
+
+    Args:
+        file: Scenario file, or None for the embedded default.
+        overrides: ``--set`` overrides.
+        out: Results folder; default ``results/<scenario name>/literature-<timestamp>/``.
+        n_studies: Studies run (``--studies``).
+        sizes: ``(min, max)`` patients per arm (``--min-n``, ``--max-n``).
+        p_nonsignificant: Chance a non-significant study is published.
+        outcome_switching: Authors switch to their most significant endpoint
+            showing a benefit.
+        open_label_share: Share of open-label studies.
+        seed: Root seed (default the scenario's).
+
+    Returns:
+        The results folder (``studies.csv``, ``meta.csv``, ``funnel.png``,
+        ``forest.png``, ``cumulative.png``, ``manifest.json``).
+
+    Raises:
+        MssimError: For a bad scenario or option; nothing is written then.
+    """
+    scenario = load_scenario(file, overrides)
+    if seed is not None:
+        scenario = with_overrides(scenario, values={"seed": seed}, source="--seed")
+    prov = Provenance(scenario)
+    publication = Publication(p_nonsignificant, outcome_switching)
+    field = simulate_field(scenario, n_studies, sizes, publication, open_label_share)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = (
+        Path(out) if out is not None else Path("results") / scenario.name / f"literature-{stamp}"
+    )
+    write_field(field, folder)
+    prov.extra["literature"] = {
+        "n_studies": n_studies,
+        "sizes": [int(n) for n in sizes],
+        "p_nonsignificant": p_nonsignificant,
+        "outcome_switching": outcome_switching,
+        "open_label_share": open_label_share,
+        "analysis": AUTHORS_ANALYSIS,
+        "open_label_size_power": OPEN_LABEL_SIZE_POWER,
+    }
+    prov.write(folder)
+    write_report(folder)
+    print(story(field))
+    print(f"\nresults in {folder}/")
+    return folder

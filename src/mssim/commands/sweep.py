@@ -1,0 +1,113 @@
+"""``mssim sweep``: a sweep written to a folder (table, figures, manifest, report)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from mssim.commands.run import SHOWN
+from mssim.config.load import load_scenario
+from mssim.config.scenario import Scenario
+from mssim.files import write_table
+from mssim.montecarlo.sweep import check_grid, parse_grid, run_sweep, sweep_points
+from mssim.outputs.provenance import Provenance
+from mssim.outputs.report import write_report
+from mssim.outputs.sweep_figures import sweep_figures
+
+
+def write_sweep(
+    out: Path,
+    table: pd.DataFrame,
+    scenario: Scenario,
+    grid: dict[str, list[float]],
+    lhs: int | None,
+    prov: Provenance,
+) -> None:
+    """Write sweep.csv, figures, manifest.json and report.html into ``out``."""
+    points = sweep_points(scenario, grid, lhs)
+    write_table(table, out / "sweep.csv")
+    for name, figure in sweep_figures(table, scenario, list(grid), lhs is None).items():
+        figure.savefig(out / name, dpi=100, bbox_inches="tight")
+    prov.extra.update(
+        {
+            "replicates": int(table.replicates.iloc[0]),
+            "grid": {field: list(values) for field, values in grid.items()},
+            "lhs": lhs,
+            "cells": [{"cell": i, **point} for i, point in enumerate(points)],
+            "n_per_arm": sorted(int(n) for n in table.n_per_arm.unique()),
+        }
+    )
+    prov.write(out)
+    write_report(out)
+
+
+def print_summary(table: pd.DataFrame, fields: list[str]) -> None:
+    """Print the primary endpoint's power in every cell as a readable table."""
+    first = table.iloc[0]
+    rows = table[(table.endpoint == first.endpoint) & (table.analysis == first.analysis)]
+    shown = ["contrast", "n_per_arm", "power", "power_mcse", "true_effect", "exaggeration"]
+    view = rows[[*fields, *shown]].rename(columns={k: SHOWN[k] for k in shown})
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(view.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(
+        f"\n{table.cell.nunique()} cells x {table.n_per_arm.nunique()} sizes, "
+        f"{int(first.replicates)} replicate trials each, common random numbers; "
+        f"{first.analysis} on {first.endpoint}; power MCSE at most {table.power_mcse.max():.3f}."
+    )
+
+
+def sweep_command(
+    file: Path | None,
+    overrides: list[str],
+    grid_args: list[str],
+    lhs: int | None,
+    replicates: int | None,
+    n_jobs: int,
+    backend: str,
+    out: Path | None,
+) -> Path:
+    """``mssim sweep``: run a sweep into a folder and print a summary.
+
+    Args:
+        file: Scenario file, or None for the embedded default.
+        overrides: ``--set`` overrides applied before sweeping.
+        grid_args: ``--grid dotted.field=v1,v2,...`` strings.
+        lhs: Latin-hypercube points instead of the full grid, or None.
+        replicates: Trials per design point and cell.
+        n_jobs: Parallel workers.
+        backend: ``threads``, ``processes`` or ``dask``.
+        out: Sweep folder; default ``results/<name>/sweep-<timestamp>/``.
+
+    Returns:
+        The sweep folder.
+    """
+    scenario = load_scenario(file, overrides)
+    grid = check_grid(parse_grid(grid_args))
+    sweep_points(scenario, grid, lhs)  # every cell valid before anything is written
+    folder = Path(out) if out is not None else _default_folder(scenario)
+    prov = Provenance(scenario)
+    try:
+        table = run_sweep(
+            scenario,
+            grid,
+            lhs=lhs,
+            replicates=replicates,
+            n_jobs=n_jobs,
+            backend=backend,
+            out=folder,
+        )
+    except KeyboardInterrupt:
+        # the default folder is new each time: say which one to resume
+        print(f"\nmssim: to resume this sweep, add --out {folder}", file=sys.stderr)
+        raise
+    write_sweep(folder, table, scenario, grid, lhs, prov)
+    print_summary(table, list(grid))
+    return folder
+
+
+def _default_folder(scenario: Scenario) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("results") / scenario.name / f"sweep-{stamp}"

@@ -1,0 +1,1 @@
+"""Scenario models, instruments, loading with overrides, and the sources of defaults."""

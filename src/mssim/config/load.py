@@ -1,0 +1,249 @@
+"""Load a scenario: TOML file, then ``--set`` overrides, then validation.
+
+Stages (each can fail with an :class:`~mssim.errors.MssimError` that names the
+file and the dotted field): parse TOML, apply overrides, check fields, check
+across fields, freeze. Packaged defaults fill whatever the file leaves out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from mssim.config.scenario import Scenario
+from mssim.errors import MssimError
+
+EMBEDDED = "<embedded default>"
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
+_BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def load_scenario(path: str | Path | None = None, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, override and validate a scenario.
+
+    Args:
+        path: A TOML scenario file, or None for the embedded default scenario.
+        overrides: ``dotted.key=VALUE`` strings; VALUE is a TOML value (a bare
+            word is taken as a string, since shells strip quotes).
+
+    Returns:
+        The frozen, validated scenario.
+
+    Raises:
+        MssimError: For a missing file, bad TOML, a malformed override, or an
+            invalid or inconsistent field.
+    """
+    source = EMBEDDED if path is None else str(path)
+    raw = {} if path is None else read_toml(Path(path))
+    for text in overrides:
+        apply_override(raw, text, source)
+    return validate(raw, source)
+
+
+def with_overrides(
+    scenario: Scenario,
+    overrides: Iterable[str] = (),
+    source: str | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> Scenario:
+    """A validated copy of a scenario with overrides.
+
+    Args:
+        scenario: The scenario.
+        overrides: ``dotted.key=VALUE`` strings, as for ``--set``.
+        source: What to call the scenario in messages (default: its name).
+        values: ``{"dotted.key": python value}`` applied first; a table
+            value replaces the whole table (e.g. ``{"arms": {...}}``).
+
+    Returns:
+        The new scenario.
+
+    Raises:
+        MssimError: Naming the field, for an unknown field or an invalid value.
+    """
+    raw = scenario.model_dump(mode="python")
+    label = source or f"scenario {scenario.name!r}"
+    for dotted, value in (values or {}).items():
+        _set(raw, dotted.split("."), value, label)
+    for text in overrides:
+        apply_override(raw, text, label)
+    return validate(raw, label)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a user-facing message."""
+    if not path.is_file():
+        raise MssimError(f"{path}: no such scenario file")
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as err:
+        raise MssimError(f"{path}: TOML syntax error: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise MssimError(f"{path}: cannot read the file: {err}") from None
+
+
+def parse_override(text: str, source: str) -> tuple[list[str], Any]:
+    """Split ``dotted.key=VALUE`` into the key path and the parsed TOML value."""
+    key, sep, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    if not sep or not _KEY.match(key) or not value:
+        raise MssimError(
+            f"{source}: --set {text!r}: malformed override; allowed: dotted.key=VALUE "
+            "with VALUE a TOML value, e.g. trial.n_per_arm=40 or power.n_per_arm=[20,40]"
+        )
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        if not _BARE_WORD.match(value):
+            raise MssimError(
+                f"{source}: --set {key}: {value!r} is not a TOML value; allowed: a number, "
+                'true/false, "text", [a, list] or {an = "inline table"}'
+            ) from None
+        parsed = value
+    return key.split("."), parsed
+
+
+def apply_override(raw: dict[str, Any], text: str, source: str) -> None:
+    """Apply one ``--set`` override to the raw scenario table, in place."""
+    path, value = parse_override(text, source)
+    if path[0] == "arms" and "arms" not in raw:
+        # Overriding one arm must not drop the default arms.
+        raw["arms"] = {name: {"intervention": arm.intervention} for name, arm in _default_arms()}
+    _set(raw, path, value, source)
+
+
+def _set(raw: dict[str, Any], path: list[str], value: Any, source: str) -> None:
+    """Put ``value`` at a key path in a raw scenario table, creating tables on the way."""
+    table = raw
+    for depth, part in enumerate(path[:-1]):
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            dotted = ".".join(path[: depth + 1])
+            raise MssimError(
+                f"{source}: --set {'.'.join(path)}: {dotted} is a value, not a table; "
+                f"given {table!r}"
+            )
+    table[path[-1]] = value
+
+
+def _default_arms() -> Iterable[tuple[str, Any]]:
+    return Scenario.model_fields["arms"].default_factory().items()
+
+
+def validate(raw: Mapping[str, Any], source: str) -> Scenario:
+    """Validate a raw scenario table into a frozen :class:`Scenario`."""
+    try:
+        return Scenario.model_validate(dict(raw))
+    except ValidationError as err:
+        lines = [_describe(e) for e in err.errors()]
+        head = f"{source}: " if len(lines) == 1 else f"{source}: {len(lines)} problems:\n  "
+        raise MssimError(head + "\n  ".join(lines)) from None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """One line for one pydantic error: dotted field, what is allowed, what was given."""
+    loc = [str(part) for part in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if message.startswith("@"):  # cross-field check: it names its own field
+        field, _, message = message[1:].partition(": ")
+        return f"{field}: {message}"
+    dotted = ".".join(loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        valid = _valid_keys(error["loc"][:-1])
+        guess = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+        hint = f"did you mean {guess[0]!r}? " if guess else ""
+        return f"{dotted}: unknown key; {hint}valid keys: {', '.join(valid)}"
+    if error["type"] == "missing":
+        return f"{dotted}: required field is missing"
+    given = error.get("input")
+    if isinstance(given, dict) and error["type"] == "value_error":
+        return f"{dotted}: {message}"  # a whole table failed a check: its message says why
+    if isinstance(given, dict):
+        shown = "a table"
+    elif isinstance(given, str | int | float | bool | list):
+        shown = json.dumps(given)
+    else:
+        shown = repr(given)
+    return f"{dotted}: {message}; given {shown}"
+
+
+def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model that sits at ``loc`` inside a Scenario."""
+    annotation: Any = Scenario
+    for part in loc:
+        model = _model_in(annotation)
+        if model is not None and part in model.model_fields:
+            annotation = model.model_fields[part].annotation
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+        else:
+            return []
+    model = _model_in(annotation)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The BaseModel class in an annotation such as ``Drug | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def to_toml(scenario: Scenario) -> str:
+    """The resolved scenario as TOML that loads back to the same scenario."""
+    return _toml_tables(scenario.model_dump(mode="python"), prefix="")
+
+
+def _toml_tables(table: Mapping[str, Any], prefix: str) -> str:
+    scalars = {k: v for k, v in table.items() if not isinstance(v, dict) and v is not None}
+    tables = {k: v for k, v in table.items() if isinstance(v, dict)}
+    out = []
+    if prefix and (scalars or not tables):
+        out.append(f"[{prefix}]")
+    out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items()]
+    if out:
+        out.append("")
+    for key, sub in tables.items():
+        out.append(_toml_tables(sub, f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key)))
+    return "\n".join(out)
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_WORD.match(key) else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of scenario files, for editors."""
+    schema = Scenario.model_json_schema()
+    schema["title"] = "mssim scenario"
+    return schema

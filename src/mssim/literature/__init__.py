@@ -1,0 +1,1 @@
+"""A simulated literature of small trials, and its meta-analysis."""

@@ -1,0 +1,1 @@
+"""The data-generating model: patients, symptoms, interventions, behaviour, the daily engine."""

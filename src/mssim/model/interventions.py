@@ -1,0 +1,226 @@
+"""Interventions: session schedules, effect kinetics and who responds how much.
+
+A *regimen* is what a patient receives over the trial: one course of one arm
+in a parallel design, or two courses in sequence in a crossover. Every patient
+is simulated under every regimen from the same noise (potential outcomes).
+
+Effect of a course on a patient (improvement, NRS points of a symptom)::
+
+    dose(t) * [specific * response_i + nonspecific * expectation_i * guess_i
+               + practitioner_j]
+
+``dose`` rises by ``gain_per_session * (1 - dose)`` at each attended session
+and, after the course's last scheduled session (or dropout), halves every
+``half_life_days``. A session's effect starts the next day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from mssim.config.scenario import Scenario
+from mssim.model import rng
+from mssim.model.symptoms import SymptomModel
+
+GUESS_SHAM, GUESS_DONT_KNOW, GUESS_VERUM = -1, 0, 1
+
+
+@dataclass(frozen=True)
+class Course:
+    """One arm's course of sessions inside a regimen.
+
+    Attributes:
+        arm: Arm name.
+        session_days: Scheduled session days (day 0 = baseline).
+        first_slot: Index of its first session among the regimen's sessions.
+        start_day: First day of the course.
+        end_day: Last day of the course (its last session, or its last day).
+    """
+
+    arm: str
+    session_days: np.ndarray
+    first_slot: int
+    start_day: int
+    end_day: int
+
+
+@dataclass(frozen=True)
+class Regimen:
+    """What a patient receives over the trial."""
+
+    name: str
+    courses: tuple[Course, ...]
+
+    @property
+    def n_sessions(self) -> int:
+        """Scheduled sessions over the whole regimen."""
+        return sum(len(c.session_days) for c in self.courses)
+
+
+def session_days(sessions_per_week: float, weeks: int, start_day: int) -> np.ndarray:
+    """Evenly spaced session days (for 2 a week: every 3.5 days, rounded down)."""
+    n = round(sessions_per_week * weeks)
+    return start_day + np.floor(np.arange(n) * 7.0 / max(sessions_per_week, 1e-12)).astype(int)
+
+
+def regimens(scenario: Scenario) -> list[Regimen]:
+    """The regimens of the design: one per arm, or the two crossover sequences."""
+    trial = scenario.trial
+    if trial.design == "parallel":
+        orders = [(name,) for name in scenario.arms]
+    else:
+        first, second = scenario.arm_names()
+        orders = [(first, second), (second, first)]
+    period = 7 * (trial.weeks + trial.washout_weeks)
+    out = []
+    for order in orders:
+        courses, slot = [], 0
+        for j, arm_name in enumerate(order):
+            arm = scenario.arms[arm_name]
+            offset = j * period
+            days = session_days(arm.sessions_per_week, arm.weeks, offset + arm.start_day)
+            last = offset + (7 * trial.weeks if trial.design == "crossover" else 10**6)
+            end = int(days[-1]) if len(days) else offset
+            courses.append(Course(arm_name, days, slot, offset, min(end, last)))
+            slot += len(days)
+        out.append(Regimen(" then ".join(order), tuple(courses)))
+    return out
+
+
+@dataclass(frozen=True)
+class Responses:
+    """Per-patient effect magnitudes under every regimen and course.
+
+    Attributes:
+        direct: Improvement at full dose (NRS), (R, N, regimens, courses, symptoms);
+            zero when the mechanism layer carries the effect.
+        signal: Treatment signal at full dose (SD units) for the mediators,
+            (R, N, regimens, courses).
+        guess: Arm guess (-1 sham, 0 don't know, 1 verum), (R, N, regimens).
+        practitioner: Global practitioner id, -1 if none, (R, N, regimens).
+        responder: Responder status, (R, N).
+        expectation: Expectation multiplier (mean 1), (R, N).
+        practitioner_z: Practitioners' own effects before scaling by each
+            arm's ``practitioner_sd`` (SD units), (R, practitioners).
+    """
+
+    direct: np.ndarray
+    signal: np.ndarray
+    guess: np.ndarray
+    practitioner: np.ndarray
+    responder: np.ndarray
+    expectation: np.ndarray
+    practitioner_z: np.ndarray
+
+
+def draw_responses(
+    scenario: Scenario,
+    model: SymptomModel,
+    regimen_list: list[Regimen],
+    replicates: np.ndarray,
+    n_patients: int,
+) -> Responses:
+    """Draw who responds, how much they expect, their guesses and practitioners."""
+    pop = scenario.population
+    max_prac = max(a.practitioners for a in scenario.arms.values())
+    z = rng.normals(scenario.seed, replicates, "response", (n_patients, 5))
+    # One pool of practitioners gives verum and sham alike, as in most trials.
+    zp = rng.normals(scenario.seed, replicates, "practitioners", (max_prac,))
+    u = ndtr(z)
+    responder = u[..., 0] < pop.responder_fraction
+    frac = max(pop.responder_fraction, 1e-12)
+    # Mean-one lognormal modifiers, so the average response is the configured effect.
+    modifier = np.exp(pop.response_sd * z[..., 1] - pop.response_sd**2 / 2)
+    response = responder * modifier / frac
+    expectation = np.exp(pop.expectation_sd * z[..., 2] - pop.expectation_sd**2 / 2)
+    r, n = z.shape[:2]
+    g, j, s = len(regimen_list), max(len(x.courses) for x in regimen_list), model.n_symptoms
+    direct = np.zeros((r, n, g, j, s))
+    signal = np.zeros((r, n, g, j))
+    guess = np.zeros((r, n, g), dtype=np.int8)
+    practitioner = np.full((r, n, g), -1, dtype=np.int64)
+    primary_sd = getattr(scenario.symptoms, scenario.trial.primary_endpoint).reference_sd
+    mechanistic = scenario.mechanism.enabled
+    for gi, regimen in enumerate(regimen_list):
+        for ci, course in enumerate(regimen.courses):
+            arm = scenario.arms[course.arm]
+            needled = arm.intervention in ("acupuncture", "sham", "bee_venom")
+            arm_guess = np.where(
+                u[..., 3] < arm.guess_verum,
+                GUESS_VERUM,
+                np.where(
+                    u[..., 3] < arm.guess_verum + arm.guess_dont_know, GUESS_DONT_KNOW, GUESS_SHAM
+                ),
+            ).astype(np.int8)
+            blind = 1.0 + scenario.blinding.expectation_gain * arm_guess
+            prac = np.minimum(
+                (u[..., 4] * arm.practitioners).astype(np.int64), arm.practitioners - 1
+            )
+            prac_effect = arm.practitioner_sd * zp[np.arange(r)[:, None], prac] * needled
+            if ci == 0:
+                guess[:, :, gi] = arm_guess * needled
+                practitioner[:, :, gi] = np.where(needled, prac, -1)
+            spec_sd, nonspec_sd = _effects_in_sd(scenario, course.arm, primary_sd)
+            person_sd = spec_sd * response + nonspec_sd * expectation * blind + prac_effect
+            if mechanistic:
+                signal[:, :, gi, ci] = person_sd
+                continue
+            for si, name in enumerate(model.names):
+                weight = arm.targets.get(name, 0.0)
+                ref = getattr(scenario.symptoms, name).reference_sd
+                per_nrs = model.instruments[si].points_per_nrs()
+                direct[:, :, gi, ci, si] = weight * person_sd * ref / per_nrs
+    return Responses(direct, signal, guess, practitioner, responder, expectation, zp)
+
+
+def _effects_in_sd(scenario: Scenario, arm_name: str, primary_sd: float) -> tuple[float, float]:
+    """(specific, non-specific) effect of an arm in SD units of each symptom."""
+    arm = scenario.arms[arm_name]
+
+    def sd_units(value: float, units: str) -> float:
+        return value if units == "sd" else value / primary_sd
+
+    spec = sd_units(arm.specific_effect, arm.effect_units)
+    if arm.intervention == "sham" and arm.specific_fraction:
+        verum = scenario.verum_arm()
+        spec = arm.specific_fraction * sd_units(verum.specific_effect, verum.effect_units)
+    return spec, sd_units(arm.nonspecific_effect, arm.effect_units)
+
+
+def dose_step(
+    dose: np.ndarray, attended: np.ndarray, decaying: np.ndarray, gain: float, retain: float
+) -> np.ndarray:
+    """One day of a course's dose (0-1).
+
+    Args:
+        dose: Dose before today's session.
+        attended: A session was attended today.
+        decaying: The course is over for this patient (after its last
+            scheduled session, or after dropout).
+        gain: Share of the remaining dose gained per session.
+        retain: Share of the dose kept per day once decaying (0.5 per half-life).
+
+    Returns:
+        The dose from tomorrow on.
+    """
+    return np.where(attended, dose + gain * (1.0 - dose), np.where(decaying, dose * retain, dose))
+
+
+def drug_effect(scenario: Scenario, model: SymptomModel, regimen: Regimen, day: int) -> np.ndarray:
+    """Improvement from an arm's background drug on ``day`` (NRS), shape (symptoms,)."""
+    out = np.zeros(model.n_symptoms)
+    arm = scenario.arms[regimen.courses[0].arm]
+    if arm.drug is None or day < 1:
+        return out
+    primary_sd = getattr(scenario.symptoms, scenario.trial.primary_endpoint).reference_sd
+    size = arm.drug.effect if arm.effect_units == "sd" else arm.drug.effect / primary_sd
+    ramp = 1.0 - np.exp(-day / arm.drug.onset_days)
+    for si, name in enumerate(model.names):
+        ref = getattr(scenario.symptoms, name).reference_sd
+        out[si] = (
+            arm.targets.get(name, 0.0) * size * ramp * ref / model.instruments[si].points_per_nrs()
+        )
+    return out

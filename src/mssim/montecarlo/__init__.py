@@ -1,0 +1,1 @@
+"""Monte Carlo: parallel chunks, operating characteristics, sample size, sweeps, self-check."""

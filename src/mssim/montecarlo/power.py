@@ -1,0 +1,365 @@
+"""Monte Carlo operating characteristics, each with its Monte Carlo error.
+
+For every design point (n per arm), contrast, endpoint and analysis:
+
+* ``power``: share of trials significant after the multiplicity rule (the
+  type I error when the true effect is zero), with MCSE and Wilson interval;
+* ``bias``, ``rmse``, ``coverage`` against the counterfactual true effect;
+* ``type_s``: share of significant results with the wrong sign;
+* ``exaggeration`` (type M): mean |estimate| among significant results over
+  |true effect|.
+
+Sample sizes share common random numbers: one simulation of the largest
+trial serves every smaller n, because patients are drawn patient-major.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from mssim.config.scenario import Scenario
+from mssim.errors import MssimError
+from mssim.model.engine import simulate
+from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
+from mssim.trial.analysis import ESTIMAND, METHODS, adjust_pvalues
+from mssim.trial.designs import (
+    analyse,
+    contrast_regimens,
+    randomize,
+    total_patients,
+    trial_data,
+    true_effects,
+)
+
+FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value", "reject", "n_analysed", "dropped")
+KINDS = ("mean_difference", "risk_difference", "probability_index")
+
+
+def chunk_statistics(
+    scenario: Scenario, n_per_arm: list[int], analyses: list[str], replicates: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Simulate and analyse one chunk of replicates at every design point.
+
+    Returns:
+        Arrays shaped (analyses, design points, endpoints, contrasts, R), plus
+        ``truth`` (kinds, endpoints, contrasts, R).
+    """
+    endpoints = scenario.endpoints()
+    pairs = contrast_regimens(scenario)
+    outcomes = simulate(scenario, replicates, total_patients(scenario, max(n_per_arm)))
+    allocation = randomize(scenario, outcomes)
+    shape = (len(analyses), len(n_per_arm), len(endpoints), len(pairs), len(replicates))
+    out = {f: np.zeros(shape) for f in FIELDS}
+    truth = np.zeros((len(KINDS), len(endpoints), len(pairs), len(replicates)))
+    for e, endpoint in enumerate(endpoints):
+        effects = true_effects(scenario, outcomes, endpoint)
+        for k, kind in enumerate(KINDS):
+            truth[k, e] = effects[kind].T
+    alpha = scenario.trial.alpha
+    for i, n in enumerate(n_per_arm):
+        for e, endpoint in enumerate(endpoints):
+            data = trial_data(scenario, outcomes, allocation, endpoint, total_patients(scenario, n))
+            for c, (a, b) in enumerate(pairs):
+                in_contrast = (data.regimen == a) | (data.regimen == b)
+                dropped = (data.dropped_out & in_contrast).sum(1) / in_contrast.sum(1)
+                for m, method in enumerate(analyses):
+                    est = analyse(method, data, a, b, alpha)
+                    for field in FIELDS[:5]:
+                        out[field][m, i, e, c] = getattr(est, field)
+                    out["n_analysed"][m, i, e, c] = est.n_analysed
+                    out["dropped"][m, i, e, c] = dropped
+        for m in range(len(analyses)):
+            # the family: every endpoint x contrast, primary endpoint first
+            p = out["p_value"][m, i].reshape(-1, len(replicates)).T
+            reject = adjust_pvalues(p, scenario.trial.multiplicity, alpha)
+            out["reject"][m, i] = reject.T.reshape(out["reject"][m, i].shape)
+    return {**out, "truth": truth}
+
+
+def wilson(successes: float, trials: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion."""
+    if trials == 0:
+        return (math.nan, math.nan)
+    z = norm.ppf(0.5 + level / 2)
+    p = successes / trials
+    centre = (p + z**2 / (2 * trials)) / (1 + z**2 / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z**2 / (4 * trials**2)) / (1 + z**2 / trials)
+    return (centre - half, centre + half)
+
+
+def summarize(
+    scenario: Scenario, n_per_arm: list[int], analyses: list[str], stats: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Operating characteristics from per-replicate statistics (one row per design point)."""
+    rows = []
+    endpoints = scenario.endpoints()
+    contrasts = [f"{a} - {b}" for a, b in scenario.contrasts()]
+    for m, method in enumerate(analyses):
+        kind = KINDS.index(ESTIMAND[method])
+        for e, endpoint in enumerate(endpoints):
+            for c, contrast in enumerate(contrasts):
+                theta = float(stats["truth"][kind, e, c].mean())
+                for i, n in enumerate(n_per_arm):
+                    cell = {f: stats[f][m, i, e, c] for f in FIELDS}
+                    rows.append(
+                        {
+                            "analysis": method,
+                            "estimand": f"{ESTIMAND[method]} ({scenario.trial.estimand})",
+                            "endpoint": endpoint,
+                            "contrast": contrast,
+                            "n_per_arm": n,
+                            **operating_characteristics(cell, theta),
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def operating_characteristics(cell: dict[str, np.ndarray], theta: float) -> dict[str, float]:
+    """Power, bias, coverage, type S and exaggeration of one design point, with MCSE."""
+    est, reject = cell["estimate"], cell["reject"].astype(bool)
+    r = len(est)
+    finite = np.isfinite(est)
+    k = int(reject.sum())
+    power = k / r
+    low, high = wilson(k, r)
+    e = est[finite]
+    covered = (cell["ci_low"][finite] <= theta) & (theta <= cell["ci_high"][finite])
+    sig = est[reject & finite]
+    type_s = exaggeration = type_s_mcse = exaggeration_mcse = math.nan
+    if len(sig) and theta != 0:
+        wrong = np.sign(sig) != np.sign(theta)
+        type_s = float(wrong.mean())
+        type_s_mcse = math.sqrt(type_s * (1 - type_s) / len(sig))
+        exaggeration = float(np.abs(sig).mean() / abs(theta))
+        spread = np.abs(sig).std(ddof=1) if len(sig) > 1 else math.nan
+        exaggeration_mcse = spread / math.sqrt(len(sig)) / abs(theta)
+
+    def mean(a: np.ndarray) -> float:
+        return float(a.mean()) if len(a) else math.nan
+
+    return {
+        "replicates": r,
+        "power": power,
+        "power_mcse": math.sqrt(power * (1 - power) / r),
+        "power_ci_low": low,
+        "power_ci_high": high,
+        "true_effect": theta,
+        "mean_estimate": mean(e),
+        "bias": mean(e) - theta,
+        "bias_mcse": float(e.std(ddof=1) / math.sqrt(len(e))) if len(e) > 1 else math.nan,
+        "rmse": math.sqrt(mean((e - theta) ** 2)) if len(e) else math.nan,
+        "mean_se": mean(cell["se"][finite]),
+        "coverage": mean(covered),
+        "coverage_mcse": math.sqrt(mean(covered) * (1 - mean(covered)) / len(e))
+        if len(e)
+        else math.nan,
+        "type_s": type_s,
+        "type_s_mcse": type_s_mcse,
+        "exaggeration": exaggeration,
+        "exaggeration_mcse": exaggeration_mcse,
+        "n_significant": len(sig),
+        "mean_n_analysed": float(cell["n_analysed"].mean()),
+        "dropout_fraction": float(cell["dropped"].mean()),
+        "failed": int((~finite).sum()),
+    }
+
+
+def check_analyses(scenario: Scenario, analyses: list[str]) -> None:
+    """Refuse analyses that cannot run over many replicates or do not fit the design."""
+    for method in analyses:
+        if method == "mmrm":
+            raise MssimError(
+                "trial.analysis: 'mmrm' is a single-trial analysis (statsmodels, ~0.1-0.5 s "
+                "per trial), too slow for Monte Carlo; use it with 'mssim simulate'. "
+                f"Allowed here: {', '.join(METHODS)}"
+            )
+        if method not in METHODS:
+            raise MssimError(f"analysis: unknown {method!r}; allowed: {', '.join(METHODS)}")
+        if (method == "crossover") != (scenario.trial.design == "crossover"):
+            raise MssimError(f"analysis: {method!r} does not fit design {scenario.trial.design!r}")
+
+
+def analyses_for(scenario: Scenario, single_trial: bool = False) -> list[str]:
+    """Every analysis that fits the scenario's design and estimand.
+
+    Args:
+        scenario: The scenario.
+        single_trial: Include ``mmrm``, the slow single-trial mixed model.
+    """
+    if scenario.trial.design == "crossover":
+        return ["crossover"]
+    if scenario.trial.estimand == "composite":
+        return ["responder"]
+    methods = [m for m in METHODS if m != "crossover"]
+    return [*methods, "mmrm"] if single_trial else methods
+
+
+def estimate(
+    scenario: Scenario,
+    n_per_arm: list[int] | None = None,
+    replicates: int | None = None,
+    seed: int | None = None,
+    n_jobs: int = 1,
+    backend: str = "processes",
+    analyses: list[str] | None = None,
+    chunk_size: int | None = None,
+    out: Path | str | None = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Estimate operating characteristics by Monte Carlo.
+
+    Args:
+        scenario: The scenario.
+        n_per_arm: Design points (patients per allocation unit); default
+            ``power.n_per_arm``.
+        replicates: Replicate trials per design point; default ``power.replicates``.
+        seed: Root seed; default the scenario's ``seed``.
+        n_jobs: Parallel workers.
+        backend: ``threads``, ``processes`` or ``dask``.
+        analyses: Analyses to run; default ``[trial.analysis]``.
+        chunk_size: Replicates per chunk; default ``power.chunk_size``. Results
+            do not depend on it.
+        out: Folder for checkpoints (resume after an interrupt), or None.
+        scheduler: Dask scheduler address for ``backend="dask"``.
+        progress: Progress bar; None = only on a terminal.
+
+    Returns:
+        One row per (analysis, endpoint, contrast, n_per_arm) with power,
+        bias, RMSE, coverage, type S, exaggeration and their MCSEs.
+    """
+    if seed is not None:
+        scenario = scenario.model_copy(update={"seed": seed})
+    n_values = sorted(set(n_per_arm or scenario.power.n_per_arm))
+    reps = replicates or scenario.power.replicates
+    methods = analyses or [scenario.trial.analysis]
+    check_analyses(scenario, methods)
+    size = chunk_size or scenario.power.chunk_size
+    key = run_key(
+        {
+            "scenario": scenario.model_dump(mode="json"),
+            "n": n_values,
+            "replicates": reps,
+            "analyses": methods,
+            "chunk": size,
+        }
+    )
+    checkpoints = Checkpoints(None if out is None else Path(out), key)
+    task = partial(chunk_statistics, scenario, n_values, methods)
+    parts = run_chunks(
+        task,
+        chunk_ranges(reps, size),
+        checkpoints,
+        n_jobs=n_jobs,
+        backend=backend,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    stats = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+    return summarize(scenario, n_values, methods, stats)
+
+
+@dataclass(frozen=True)
+class SampleSize:
+    """The smallest n per arm reaching the target power, with its Monte Carlo interval.
+
+    Attributes:
+        n_per_arm: Smallest n whose estimated power reaches the target (None
+            if no n up to ``max_n`` does).
+        n_low: Smallest n whose Wilson upper bound reaches the target.
+        n_high: Smallest n whose Wilson lower bound reaches the target (None
+            if none in the range examined, i.e. above ``curve``'s largest n).
+        power: Estimated power at ``n_per_arm``.
+        power_mcse: Its Monte Carlo standard error.
+        replicates: Replicates used near the answer.
+        target: Target power.
+        curve: Power at every n examined near the answer.
+    """
+
+    n_per_arm: int | None
+    n_low: int | None
+    n_high: int | None
+    power: float
+    power_mcse: float
+    replicates: int
+    target: float
+    curve: pd.DataFrame
+
+
+def solve_n(
+    scenario: Scenario,
+    target: float | None = None,
+    replicates: int | None = None,
+    max_n: int = 2000,
+    **run: object,
+) -> SampleSize:
+    """Find the smallest n per arm whose power reaches ``target``.
+
+    A coarse pass over ``power.n_per_arm`` (extended by doubling) brackets the
+    answer; a fine pass evaluates every n in the bracket with enough
+    replicates that the power MCSE there is at most ``power.mcse_target``.
+    Common random numbers make power nearly monotone in n, so the first n
+    reaching the target is well defined; the interval reports the n where the
+    Wilson bounds reach it.
+
+    Args:
+        scenario: The scenario (primary endpoint, first contrast, ``trial.analysis``).
+        target: Target power; default ``power.target``.
+        replicates: Replicates of the coarse pass; default ``power.replicates``.
+        max_n: Largest n per arm considered.
+        **run: Passed to :func:`estimate` (n_jobs, backend, progress, ...).
+
+    Returns:
+        The answer with its Monte Carlo interval and the fine power curve.
+    """
+    goal = target or scenario.power.target
+    coarse_reps = replicates or scenario.power.replicates
+    grid = sorted(set(scenario.power.n_per_arm))
+    while True:
+        curve = _primary(estimate(scenario, grid, coarse_reps, **run))
+        reached = curve[curve.power >= goal]
+        if len(reached) or grid[-1] >= max_n:
+            break
+        grid = [*grid, min(2 * grid[-1], max_n)]
+    if not len(reached):
+        row = curve.iloc[-1]
+        return SampleSize(None, None, None, row.power, row.power_mcse, coarse_reps, goal, curve)
+    upper = int(reached.n_per_arm.iloc[0])
+    below = curve[curve.n_per_arm < upper]
+    lower = int(below.n_per_arm.iloc[-1]) if len(below) else 2
+    fine_reps = max(coarse_reps, math.ceil(goal * (1 - goal) / scenario.power.mcse_target**2))
+    # Past the bracket too, so the n where the Wilson lower bound reaches the
+    # target is usually inside; common random numbers make the extra n cheap.
+    top = min(max_n, math.ceil(1.3 * upper) + 1)
+    fine = _primary(estimate(scenario, list(range(lower, top + 1)), fine_reps, **run))
+
+    def first(column: str) -> int | None:
+        hit = fine[fine[column] >= goal]
+        return int(hit.n_per_arm.iloc[0]) if len(hit) else None
+
+    answer = first("power")
+    at = fine[fine.n_per_arm == (answer or upper)].iloc[0]
+    return SampleSize(
+        answer,
+        first("power_ci_high"),
+        first("power_ci_low"),
+        float(at.power),
+        float(at.power_mcse),
+        fine_reps,
+        goal,
+        fine,
+    )
+
+
+def _primary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the primary endpoint and first contrast."""
+    first = frame.iloc[0]
+    keep = (frame.endpoint == first.endpoint) & (frame.contrast == first.contrast)
+    return frame[keep].reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""The trial: randomization, endpoints, estimands, missing data, designs and analyses."""
