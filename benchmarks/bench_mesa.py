@@ -21,7 +21,7 @@ import numpy as np
 
 from mssim.config.load import load_scenario
 from mssim.model.engine import simulate
-from mssim.trial.designs import total_patients
+from mssim.trial.randomization import total_patients
 from mssim.views.abm import TrialModel
 
 ENGINE_REPLICATES = 200

@@ -13,7 +13,7 @@ from mssim.commands.simulate import simulate_one_trial
 from mssim.config.load import load_scenario
 from mssim.errors import MssimError
 from mssim.model.engine import one_trial_run
-from mssim.trial.designs import total_patients
+from mssim.trial.randomization import total_patients
 from mssim.trial.tables import tables
 from mssim.views.abm import PatientAgent, PractitionerAgent, TrialModel
 

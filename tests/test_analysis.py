@@ -16,7 +16,17 @@ from hypothesis import strategies as st
 from scipy import special, stats
 from statsmodels.stats.multitest import multipletests
 
-from mssim.trial import analysis as an
+from mssim.registry import ANALYSES
+from mssim.trial.analyses.ancova import ancova
+from mssim.trial.analyses.ancova_cluster import ancova_cluster
+from mssim.trial.analyses.crossover import crossover
+from mssim.trial.analyses.estimates import REASONS, Estimates
+from mssim.trial.analyses.mann_whitney import mann_whitney
+from mssim.trial.analyses.mmrm import mmrm
+from mssim.trial.analyses.responder import responder
+from mssim.trial.analyses.welch import welch_change
+from mssim.trial.missing import bocf, locf
+from mssim.trial.multiplicity import adjust_pvalues
 
 SETTINGS = settings(max_examples=100, deadline=None)
 # scipy/statsmodels warn on their own reference computations for near-degenerate data (a
@@ -39,8 +49,8 @@ def quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def assert_degenerate(res: an.Estimates, row: int, code: int, keep_estimate: bool = False):
-    assert res.reason[row] == code, an.REASONS[int(res.reason[row])]
+def assert_degenerate(res: Estimates, row: int, code: int, keep_estimate: bool = False):
+    assert res.reason[row] == code, REASONS[int(res.reason[row])]
     fields = ["se", "ci_low", "ci_high"] + ([] if keep_estimate else ["estimate", "p_value"])
     for field in fields:
         assert np.isnan(getattr(res, field)[row]), field
@@ -123,7 +133,7 @@ def t_reference(estimate, se, df, alpha):
 @SETTINGS
 @given(stacks())
 def test_welch_change_matches_scipy(s: Stack):
-    res = quiet(an.welch_change, s.y, s.arm, s.observed, alpha=s.alpha)
+    res = quiet(welch_change, s.y, s.arm, s.observed, alpha=s.alpha)
     for r in range(len(s.y)):
         a, b = s.split(r, s.y)
         assert res.n_analysed[r] == len(a) + len(b)
@@ -161,7 +171,7 @@ def ancova_expected_reason(y: np.ndarray, design: np.ndarray) -> int:
 @SETTINGS
 @given(stacks())
 def test_ancova_matches_statsmodels(s: Stack):
-    res = quiet(an.ancova, s.y, s.x, s.arm, s.observed, alpha=s.alpha)
+    res = quiet(ancova, s.y, s.x, s.arm, s.observed, alpha=s.alpha)
     for r in range(len(s.y)):
         y, design = ancova_design(s, r)
         expected = ancova_expected_reason(y, design)
@@ -179,7 +189,7 @@ def test_ancova_matches_statsmodels(s: Stack):
 @SETTINGS
 @given(stacks())
 def test_ancova_cluster_matches_statsmodels(s: Stack):
-    res = quiet(an.ancova_cluster, s.y, s.x, s.arm, s.cluster, s.observed, alpha=s.alpha)
+    res = quiet(ancova_cluster, s.y, s.x, s.arm, s.cluster, s.observed, alpha=s.alpha)
     for r in range(len(s.y)):
         y, design = ancova_design(s, r)
         (groups,) = s.rows(r, s.cluster)
@@ -211,7 +221,7 @@ def test_ancova_cluster_every_patient_its_own_cluster():
     y, x = rng.normal(size=(3, 8)), rng.normal(size=(3, 8))
     arm = np.tile([1, 0], (3, 4))
     cluster = rng.choice(10**12, 24, replace=False).reshape(3, 8)
-    res = quiet(an.ancova_cluster, y, x, arm, cluster, np.ones((3, 8), bool))
+    res = quiet(ancova_cluster, y, x, arm, cluster, np.ones((3, 8), bool))
     for r in range(3):
         design = np.column_stack([np.ones(8), arm[r], x[r]])
         fit = sm.OLS(y[r], design).fit(
@@ -226,7 +236,7 @@ def test_ancova_cluster_every_patient_its_own_cluster():
 @SETTINGS
 @given(stacks())
 def test_responder_matches_scipy(s: Stack):
-    res = quiet(an.responder, s.responded, s.arm, s.observed, alpha=s.alpha)
+    res = quiet(responder, s.responded, s.arm, s.observed, alpha=s.alpha)
     for r in range(len(s.y)):
         a, b = s.split(r, s.responded)
         p1, p0 = a.mean(), b.mean()
@@ -247,7 +257,7 @@ def test_responder_matches_scipy(s: Stack):
 @SETTINGS
 @given(stacks())
 def test_mann_whitney_matches_scipy(s: Stack):
-    res = quiet(an.mann_whitney, s.y, s.arm, s.observed, alpha=s.alpha)
+    res = quiet(mann_whitney, s.y, s.arm, s.observed, alpha=s.alpha)
     for r in range(len(s.y)):
         a, b = s.split(r, s.y)
         if np.ptp(np.r_[a, b]) == 0:
@@ -272,7 +282,7 @@ def test_mann_whitney_matches_scipy(s: Stack):
 @SETTINGS
 @given(stacks())
 def test_crossover_matches_scipy_and_fixed_effects_ols(s: Stack):
-    res = quiet(an.crossover, s.y, s.x, s.arm, s.observed, alpha=s.alpha)
+    res = quiet(crossover, s.y, s.x, s.arm, s.observed, alpha=s.alpha)
     for r in range(len(s.y)):
         p1, p2, seq = s.rows(r, s.y, s.x, s.arm)
         d = p1 - p2
@@ -313,7 +323,7 @@ def test_fisher_exhaustive_small_tables():
     arm = (cols < n1[:, None]).astype(int)
     observed = cols < (n1 + n0)[:, None]
     responded = (cols < x1[:, None]) | ((cols >= n1[:, None]) & (cols < (n1 + x0)[:, None]))
-    res = quiet(an.responder, responded, arm, observed)
+    res = quiet(responder, responded, arm, observed)
     ref = [stats.fisher_exact([[a, m - a], [b, k - b]]).pvalue for m, k, a, b in rows]
     assert_close(res.p_value, ref)
 
@@ -322,7 +332,7 @@ def test_fisher_near_tie_large_arms():
     """Arms 58/146 with 60 responders hold two tables 8.4e-8 apart in probability."""
     rows = [(58, 146, 20, 40), (58, 146, 14, 46), (60, 144, 40, 106)]
     res = quiet(
-        an.responder,
+        responder,
         np.array([[1] * a + [0] * (m - a) + [1] * b + [0] * (k - b) for m, k, a, b in rows]),
         np.array([[1] * m + [0] * k for m, k, _, _ in rows]),
         np.ones((3, 204), bool),
@@ -361,11 +371,11 @@ def test_degenerate_replicates_give_nan_and_reason():
     y, x, arm, observed = degenerate_inputs()
     cluster = np.array([[7, 8, 7, 8, 7, 9]] * 4)
     results = {
-        "welch_change": (an.welch_change(y, arm, observed), [1, 1, 2]),
-        "ancova": (an.ancova(y, x, arm, observed), [1, 0, 2]),
-        "ancova_cluster": (an.ancova_cluster(y, x, arm, cluster, observed), [1, 0, 2]),
-        "mann_whitney": (an.mann_whitney(y, arm, observed), [1, 0, 0]),
-        "crossover": (an.crossover(y, x, arm, observed), [1, 0, 0]),
+        "welch_change": (welch_change(y, arm, observed), [1, 1, 2]),
+        "ancova": (ancova(y, x, arm, observed), [1, 0, 2]),
+        "ancova_cluster": (ancova_cluster(y, x, arm, cluster, observed), [1, 0, 2]),
+        "mann_whitney": (mann_whitney(y, arm, observed), [1, 0, 0]),
+        "crossover": (crossover(y, x, arm, observed), [1, 0, 0]),
     }
     for name, (res, codes) in results.items():
         for row, code in enumerate(codes):
@@ -377,7 +387,7 @@ def test_degenerate_replicates_give_nan_and_reason():
     responded = np.array(
         [[1, 0, 1, 0, 0, 0], [1, 0, 0, 1, 0, 0], [1, 1, 1, 0, 0, 0], [1, 0, 1, 0, 1, 0]]
     )
-    resp = an.responder(responded, arm, observed)
+    resp = responder(responded, arm, observed)
     assert_degenerate(resp, 0, 1)
     # Row 2: 3/3 vs 0/3 responders, zero Wald SE but a valid estimate and Fisher p.
     assert_degenerate(resp, 2, 2, keep_estimate=True)
@@ -389,29 +399,29 @@ def test_degenerate_replicates_give_nan_and_reason():
 @pytest.mark.filterwarnings("error")
 def test_degenerate_special_cases():
     y, x, arm, observed = degenerate_inputs()
-    one_cluster = an.ancova_cluster(y, x, arm, np.full(y.shape, 42), observed)
+    one_cluster = ancova_cluster(y, x, arm, np.full(y.shape, 42), observed)
     assert_degenerate(one_cluster, 3, 4)
-    constant_baseline = an.ancova(y, np.ones_like(x), arm, observed)
+    constant_baseline = ancova(y, np.ones_like(x), arm, observed)
     assert_degenerate(constant_baseline, 3, 3)
-    collinear = an.ancova(y, 2.0 * arm + 1, arm, observed)
+    collinear = ancova(y, 2.0 * arm + 1, arm, observed)
     assert_degenerate(collinear, 3, 3)
     # One treated patient (leverage 1) and comparators at x = 3, 3, 10: every patient
     # score w_i e_i is 0, so the CR1 sandwich is rounding noise (statsmodels: ~1e-7 or NaN).
-    cancelled = an.ancova_cluster(
+    cancelled = ancova_cluster(
         [[0.0, 10, 1, 7]], [[3.0, 10, 3, 10]], [[0, 1, 0, 0]], [[5, 9, 9, 9]], np.ones((1, 4), bool)
     )
     assert_degenerate(cancelled, 0, 2)
-    all_tied = an.mann_whitney(np.ones_like(y), arm, observed)
+    all_tied = mann_whitney(np.ones_like(y), arm, observed)
     assert_degenerate(all_tied, 3, 2)
-    constant_change = an.crossover(y, y - 1.5, arm, observed)
+    constant_change = crossover(y, y - 1.5, arm, observed)
     assert_degenerate(constant_change, 3, 2)
-    nothing = an.welch_change(y, arm, np.zeros_like(observed))
+    nothing = welch_change(y, arm, np.zeros_like(observed))
     assert (nothing.reason == 1).all() and (nothing.n_analysed == 0).all()
 
 
 def test_estimates_frame_and_counts():
     y, _, arm, observed = degenerate_inputs()
-    res = an.welch_change(y, arm, observed)
+    res = welch_change(y, arm, observed)
     frame = res.to_frame()
     assert list(frame["reason"]) == ["too_few_analysed", "too_few_analysed", "zero_variance", "ok"]
     assert list(frame.columns[:6]) == [
@@ -436,33 +446,36 @@ def test_estimates_frame_and_counts():
 def test_input_validation():
     y, x, arm, observed = degenerate_inputs()
     with pytest.raises(ValueError, match="shape"):
-        an.welch_change(y, arm[:, :5], observed)
+        welch_change(y, arm[:, :5], observed)
     with pytest.raises(ValueError, match="alpha"):
-        an.ancova(y, x, arm, observed, alpha=1.5)
+        ancova(y, x, arm, observed, alpha=1.5)
     with pytest.raises(ValueError, match="method"):
-        an.adjust_pvalues(np.zeros((1, 2)), "hochberg")
+        adjust_pvalues(np.zeros((1, 2)), "hochberg")
 
 
 def test_single_trial_1d_input_is_one_replicate():
     y, _, arm, observed = degenerate_inputs()
-    one = an.welch_change(y[3], arm[3], observed[3])
+    one = welch_change(y[3], arm[3], observed[3])
     assert one.estimate.shape == (1,)
-    assert_close(one.p_value, an.welch_change(y, arm, observed).p_value[3])
+    assert_close(one.p_value, welch_change(y, arm, observed).p_value[3])
 
 
-def test_registry():
-    assert set(an.METHODS) == {
-        "welch_change",
+def test_registry_holds_every_built_in_analysis_with_its_rules():
+    assert ANALYSES.names() == [
         "ancova",
         "ancova_cluster",
-        "responder",
-        "mann_whitney",
         "crossover",
-    }
-    assert set(an.ESTIMAND) == set(an.METHODS) | {"mmrm"}
-    assert an.ESTIMAND["responder"] == "risk_difference"
-    assert an.ESTIMAND["mann_whitney"] == "probability_index"
-    assert all(an.METHODS[name].__name__ == name for name in an.METHODS)
+        "mann_whitney",
+        "mmrm",
+        "responder",
+        "welch_change",
+    ]
+    assert [a.name for a in ANALYSES if not a.monte_carlo] == ["mmrm"]
+    assert ANALYSES.get("responder").estimand == "risk_difference"
+    assert ANALYSES.get("mann_whitney").estimand == "probability_index"
+    assert ANALYSES.get("crossover").designs == ("crossover",)
+    assert "composite" in ANALYSES.get("responder").strategies
+    assert "composite" not in ANALYSES.get("ancova").strategies
 
 
 # ---------------------------------------------------------------------------- missing data
@@ -471,7 +484,7 @@ def test_registry():
 def test_locf():
     values = np.array([[[10.0, 8, 99, 99, 5, 99]], [[99, 99, 7, 99, 99, 99]]])
     observed = np.array([[[1, 1, 0, 0, 1, 0]], [[0, 0, 1, 0, 0, 0]]], bool)
-    filled, mask = an.locf(values, observed)
+    filled, mask = locf(values, observed)
     np.testing.assert_array_equal(filled, [[[10, 8, 8, 8, 5, 5]], [[99, 99, 7, 7, 7, 7]]])
     np.testing.assert_array_equal(mask, [[[1] * 6], [[0, 0, 1, 1, 1, 1]]])
 
@@ -479,7 +492,7 @@ def test_locf():
 def test_bocf():
     values = np.array([[[10.0, 8, 99, 4]], [[99, 6, 99, 99]]])
     observed = np.array([[[1, 1, 0, 1]], [[0, 1, 0, 0]]], bool)
-    filled, mask = an.bocf(values, observed)
+    filled, mask = bocf(values, observed)
     np.testing.assert_array_equal(filled, [[[10, 8, 10, 4]], [[99, 6, 99, 99]]])
     np.testing.assert_array_equal(mask, [[[1, 1, 1, 1]], [[0, 1, 0, 0]]])
 
@@ -508,21 +521,21 @@ def test_bocf():
 def test_bonferroni_holm_match_statsmodels(p, alpha):
     p = np.array(p)
     for method in ["bonferroni", "holm"]:
-        reject = an.adjust_pvalues(p, method, alpha)
+        reject = adjust_pvalues(p, method, alpha)
         # multipletests runs gc.collect() on every call: 50 ms each under hypothesis.
         with mock.patch("gc.collect"):
             ref = [multipletests(row, alpha, method=method)[0] for row in p]
         np.testing.assert_array_equal(reject, ref)
-    np.testing.assert_array_equal(an.adjust_pvalues(p, "none", alpha), p <= alpha)
+    np.testing.assert_array_equal(adjust_pvalues(p, "none", alpha), p <= alpha)
 
 
 def test_nan_pvalues_are_not_rejected():
     p = np.array([[np.nan, 0.001, 0.02], [0.01, np.nan, 0.001]])
-    holm = an.adjust_pvalues(p, "holm")
+    holm = adjust_pvalues(p, "holm")
     ref = [multipletests(np.nan_to_num(row, nan=1.0), 0.05, method="holm")[0] for row in p]
     np.testing.assert_array_equal(holm, ref)
-    np.testing.assert_array_equal(an.adjust_pvalues(p, "bonferroni"), [[0, 1, 0], [1, 0, 1]])
-    np.testing.assert_array_equal(an.adjust_pvalues(p, "fixed_sequence"), [[0, 0, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(adjust_pvalues(p, "bonferroni"), [[0, 1, 0], [1, 0, 1]])
+    np.testing.assert_array_equal(adjust_pvalues(p, "fixed_sequence"), [[0, 0, 0], [1, 0, 0]])
 
 
 def test_fixed_sequence():
@@ -534,7 +547,7 @@ def test_fixed_sequence():
         ]
     )
     np.testing.assert_array_equal(
-        an.adjust_pvalues(p, "fixed_sequence"),
+        adjust_pvalues(p, "fixed_sequence"),
         [[1, 1, 1, 0], [0, 0, 0, 0], [1, 1, 0, 0]],
     )
 
@@ -563,7 +576,7 @@ def mmrm_frame(effect: float = -3.0, n: int = 60, seed: int = 3) -> pd.DataFrame
 
 def test_mmrm_recovers_effect_and_equals_direct_fit():
     frame = mmrm_frame()
-    res = quiet(an.mmrm, frame)
+    res = quiet(mmrm, frame)
     assert res.reason[0] == 0 and res.n_analysed[0] == frame["patient_id"].nunique()
     assert res.estimate[0] < 0 and abs(res.estimate[0] + 3.0) < 4 * res.se[0]
     fit = smf.mixedlm("value ~ C(visit) * arm + baseline", frame, groups=frame["patient_id"]).fit(
@@ -581,6 +594,6 @@ def test_mmrm_recovers_effect_and_equals_direct_fit():
 def test_mmrm_degenerate():
     frame = mmrm_frame()
     no_treated_at_last = frame[~((frame["visit"] == 12) & (frame["arm"] == 1))]
-    assert_degenerate(quiet(an.mmrm, no_treated_at_last), 0, 1)
+    assert_degenerate(quiet(mmrm, no_treated_at_last), 0, 1)
     collinear = frame.assign(baseline=2.0 * frame["arm"])
-    assert_degenerate(quiet(an.mmrm, collinear), 0, 5)
+    assert_degenerate(quiet(mmrm, collinear), 0, 5)

@@ -18,7 +18,7 @@ from mssim.config.load import load_scenario
 from mssim.errors import MssimError
 from mssim.model.engine import one_trial_run
 from mssim.montecarlo.power import estimate
-from mssim.trial.designs import total_patients
+from mssim.trial.randomization import total_patients
 from mssim.trial.tables import analysis_table
 from mssim.views import dashboard
 

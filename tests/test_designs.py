@@ -6,7 +6,9 @@ import pytest
 from mssim.config.load import load_scenario
 from mssim.model.engine import simulate
 from mssim.model.outcomes import NEVER
-from mssim.trial.designs import randomize, total_patients, trial_data, true_effects
+from mssim.trial.data import trial_data
+from mssim.trial.estimands import true_effects
+from mssim.trial.randomization import randomize, total_patients
 
 
 def allocation(overrides, n_per_arm=24, replicates=6):

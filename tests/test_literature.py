@@ -20,7 +20,9 @@ from mssim.literature.field import (
     trial_scenario,
 )
 from mssim.model.engine import simulate
-from mssim.trial.designs import analyse, randomize, total_patients, trial_data
+from mssim.trial.analyses.analysis import analyse
+from mssim.trial.data import trial_data
+from mssim.trial.randomization import randomize, total_patients
 
 ROOT = Path(__file__).parent.parent
 DEFAULT = ROOT / "scenarios" / "default.toml"

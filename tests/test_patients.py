@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mssim.config.load import load_scenario
-from mssim.config.scenario import INSTRUMENTS
 from mssim.model.engine import simulate
 from mssim.model.outcomes import NEVER
 from mssim.model.population import MS_TYPES
-from mssim.trial.designs import randomize
+from mssim.registry import INSTRUMENTS
+from mssim.trial.randomization import randomize
 
 ALL = ["fatigue", "pain", "sleep"]
 
@@ -76,7 +76,7 @@ symptom_params = st.fixed_dictionaries(
 
 
 @settings(max_examples=25, deadline=None)
-@given(symptom_params, st.sampled_from(list(INSTRUMENTS)), st.integers(0, 1000))
+@given(symptom_params, st.sampled_from(INSTRUMENTS.names()), st.integers(0, 1000))
 def test_scores_stay_on_their_instrument_scale(params, instrument, seed):
     overrides = [f"symptoms.fatigue.{k}={v!r}" for k, v in params.items()]
     overrides += [
@@ -87,7 +87,7 @@ def test_scores_stay_on_their_instrument_scale(params, instrument, seed):
     s = load_scenario(None, overrides)
     o = simulate(s, [0], 12, track=ALL, keep_daily=True)
     for k, name in enumerate(ALL):
-        inst = INSTRUMENTS[getattr(s.symptoms, name).instrument]
+        inst = getattr(s.symptoms, name).scale
         x = o.scores[..., k]
         assert np.isfinite(x).all()
         assert (x >= inst.low).all() and (x <= inst.high).all()
@@ -114,7 +114,7 @@ def test_screening_selects_and_regression_to_the_mean_emerges():
 UNTREATED = [
     "arms={uc={intervention='usual_care'}, wl={intervention='waitlist'}}",
     "trial.follow_up_weeks=[26]",
-    "trial.interim_weeks=[]",
+    "trial.extra_visit_weeks=[]",
     "dropout.rate=0.0",
 ]
 

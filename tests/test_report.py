@@ -18,9 +18,10 @@ from PIL import Image
 from pydantic import BaseModel
 
 from mssim.commands.run import run_power
+from mssim.config import intervention_kinds
 from mssim.config import scenario as scenario_module
 from mssim.config.load import load_scenario
-from mssim.config.scenario import INTERVENTIONS, Arm, Drug, Scenario
+from mssim.config.scenario import Arm, Drug, Scenario
 from mssim.config.sources import (
     ASSUMPTION,
     CALIBRATED,
@@ -32,6 +33,7 @@ from mssim.config.sources import (
     source_of,
 )
 from mssim.outputs.report import Folder, render, write_report
+from mssim.registry import INTERVENTIONS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.toml"))
@@ -221,7 +223,7 @@ def _all_leaf_paths() -> list[tuple[str, Scenario]]:
     """Every leaf of the default scenario, of each intervention's arm and of a drug."""
     default = Scenario()
     paths = [(path, default) for path in leaves(default.model_dump(mode="python"))]
-    for kind in INTERVENTIONS:
+    for kind in INTERVENTIONS.names():
         arm = Arm(intervention=kind, drug=Drug()).model_dump(mode="python")
         paths += [(f"arms.{kind}.{path}", default) for path in leaves(arm)]
     return paths
@@ -256,14 +258,28 @@ def test_arm_sources_follow_the_intervention_not_the_name():
 
 
 def _commented_defaults(table: str) -> list[tuple[str, str, str]]:
-    """(group, field, comment) of each commented line of a defaults table in scenario.py."""
-    text = inspect.getsource(scenario_module)
-    block = text.split(f"\n{table}: dict[str, dict[str, Any]] = {{\n", 1)[1].split("\n}\n")[0]
-    group, found = "", []
-    for line in block.splitlines():
-        if match := re.match(r'^    "(\w+)": \{', line):
+    """(group, field, comment) of each commented default.
+
+    ``SYMPTOM_DEFAULTS`` is read from scenario.py; ``defaults`` from each
+    intervention kind's registration in intervention_kinds.py.
+    """
+    found, group = [], ""
+    if table == "SYMPTOM_DEFAULTS":
+        text = inspect.getsource(scenario_module)
+        block = text.split(f"\n{table}: dict[str, dict[str, Any]] = {{\n", 1)[1]
+        block = block.split("\n}\n")[0]
+        for line in block.splitlines():
+            if match := re.match(r'^    "(\w+)": \{', line):
+                group = match.group(1)
+            elif match := re.match(r'^        "(\w+)": [^#]*#\s*(.+)$', line):
+                found.append((group, match.group(1), match.group(2)))
+        return found
+    inside = False
+    for line in inspect.getsource(intervention_kinds).splitlines():
+        if match := re.match(r'^        name="(\w+)",', line):
             group = match.group(1)
-        elif match := re.match(r'^        "(\w+)": [^#]*#\s*(.+)$', line):
+        inside = (inside or line.strip() == "defaults={") and line.strip() != "},"
+        if inside and (match := re.match(r'^            "(\w+)": [^#]*#\s*(.+)$', line)):
             found.append((group, match.group(1), match.group(2)))
     return found
 
@@ -271,7 +287,7 @@ def _commented_defaults(table: str) -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize(
     ("table", "prefix"), [("SYMPTOM_DEFAULTS", "symptoms"), ("INTERVENTION_DEFAULTS", "arms")]
 )
-def test_sources_agree_with_the_comments_in_scenario_py(table, prefix):
+def test_sources_agree_with_the_comments_beside_the_defaults(table, prefix):
     commented = _commented_defaults(table)
     assert len(commented) > 10
     for group, field, comment in commented:

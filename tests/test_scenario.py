@@ -64,9 +64,37 @@ def test_effects_in_points_and_sd_agree():
     spec, _ = s.effect_points("acupuncture", "fatigue")
     assert spec == pytest.approx(0.2 * s.symptoms.fatigue.reference_sd)
     pts = load_scenario(
-        None, ["arms.acupuncture.effect_units=points", f"arms.acupuncture.specific_effect={spec}"]
+        None,
+        [
+            "arms.acupuncture.effect_units=points",
+            f"arms.acupuncture.specific_effect={spec}",
+            "arms.acupuncture.targets={fatigue = 1.0, pain = 0.0, sleep = 0.0}",
+        ],
     )
     assert pts.effect_points("acupuncture", "fatigue")[0] == pytest.approx(spec)
+    assert pts.effects_in_sd("acupuncture", "fatigue")[0] == pytest.approx(0.2)
+
+
+def test_effects_in_points_are_points_of_each_targeted_symptom():
+    """Points convert with the targeted symptom's own reference SD, never the primary's."""
+    s = load_scenario(
+        None,
+        [
+            "trial.primary_endpoint=fatigue",
+            "arms.acupuncture.effect_units=points",
+            "arms.acupuncture.specific_effect=1.15",
+            "arms.acupuncture.targets={fatigue = 0.0, pain = 1.0, sleep = 0.0}",
+        ],
+    )
+    spec_sd, _ = s.effects_in_sd("acupuncture", "pain")
+    assert spec_sd == pytest.approx(1.15 / s.symptoms.pain.reference_sd)
+    assert s.effect_points("acupuncture", "pain")[0] == pytest.approx(1.15)
+    assert s.effect_points("acupuncture", "fatigue")[0] == 0.0
+
+
+def test_effects_in_points_on_several_instruments_are_refused():
+    with pytest.raises(MssimError, match=r"arms\.acupuncture\.effect_units: .*fss, nrs, psqi"):
+        load_scenario(None, ["arms.acupuncture.effect_units=points"])
 
 
 def write(tmp_path, text):

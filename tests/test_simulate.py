@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from mssim.trial.analysis import ESTIMAND
+from mssim.registry import ANALYSES
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_analysis_table_names_method_contrast_and_estimand(one_trial):
         "n_analysed",
         "estimand",
     } <= set(a.columns)
-    assert set(a.method) == set(ESTIMAND) - {"crossover"}
+    assert set(a.method) == set(ANALYSES.names()) - {"crossover"}
     assert set(a.contrast) == {"acupuncture - sham"}
     assert a.estimand.str.contains("treatment_policy").all()
     ok = a[a.method != "responder"]

@@ -9,7 +9,7 @@ from mssim.config.load import load_scenario
 from mssim.model.behaviour import adverse_event_types, bang_index
 from mssim.model.engine import simulate
 from mssim.model.interventions import session_days
-from mssim.trial.designs import potential_endpoint, true_effects
+from mssim.trial.estimands import potential_endpoint, true_effects
 
 # A cohort whose fatigue never touches the 0-10 floor or ceiling, with full
 # adherence, instant build-up, no relapses, no dropout, neutral blinding and no

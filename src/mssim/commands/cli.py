@@ -10,8 +10,10 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from mssim import __version__
 from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml
@@ -363,6 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+    """Print a warning to the user as one line (no file and line of the code)."""
+    print(f"mssim: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mssim`` command; returns the exit status."""
     parser = build_parser()
@@ -372,7 +379,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return func(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", FutureWarning)
+            warnings.showwarning = _show_warning
+            return func(args)
     except MssimError as err:
         print(f"mssim: error: {err}", file=sys.stderr)
         return 2

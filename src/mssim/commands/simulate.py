@@ -14,7 +14,7 @@ from mssim.model.engine import one_trial_run
 from mssim.montecarlo.power import analyses_for
 from mssim.outputs.plots import patient_trajectories
 from mssim.outputs.provenance import Provenance
-from mssim.trial.designs import total_patients
+from mssim.trial.randomization import total_patients
 from mssim.trial.tables import analysis_table, tables
 
 ENGINES = ("vectorized", "mesa")

@@ -14,6 +14,7 @@ import re
 import tomllib
 import types
 import typing
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 
 EMBEDDED = "<embedded default>"
+#: Old keys that still work for one release: old dotted key -> new dotted key.
+DEPRECATED_KEYS = {"trial.interim_weeks": "trial.extra_visit_weeks"}
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
 _BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -143,6 +146,7 @@ def _default_arms() -> Iterable[tuple[str, Any]]:
 
 def validate(raw: Mapping[str, Any], source: str) -> Scenario:
     """Validate a raw scenario table into a frozen :class:`Scenario`."""
+    raw = _renamed(raw, source)
     try:
         return Scenario.model_validate(dict(raw))
     except ValidationError as err:
@@ -151,13 +155,33 @@ def validate(raw: Mapping[str, Any], source: str) -> Scenario:
         raise MssimError(head + "\n  ".join(lines)) from None
 
 
+def _renamed(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Move deprecated keys to their new names, with a warning that names the new key."""
+    raw = dict(raw)
+    for old, new in DEPRECATED_KEYS.items():
+        (table, key), (new_table, new_key) = old.split("."), new.split(".")
+        given = raw.get(table)
+        if not isinstance(given, dict) or key not in given:
+            continue
+        if new_key in given:
+            raise MssimError(f"{source}: {old}: deprecated name of {new}; give only {new}")
+        warnings.warn(
+            f"{source}: {old} is deprecated and will be removed; use {new}",
+            FutureWarning,
+            stacklevel=3,
+        )
+        moved = {k: v for k, v in given.items() if k != key}
+        raw[table] = {**moved, new_key: given[key]} if table == new_table else moved
+    return raw
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     """One line for one pydantic error: dotted field, what is allowed, what was given."""
     loc = [str(part) for part in error["loc"]]
     message = str(error["msg"]).removeprefix("Value error, ")
-    if message.startswith("@"):  # cross-field check: it names its own field
+    if message.startswith("@"):  # cross-field check: it names its field, under its table
         field, _, message = message[1:].partition(": ")
-        return f"{field}: {message}"
+        return f"{'.'.join([*loc, field])}: {message}"
     dotted = ".".join(loc) or "(top level)"
     if error["type"] == "extra_forbidden":
         valid = _valid_keys(error["loc"][:-1])

@@ -5,17 +5,22 @@ from the project's parameter dossier, or marked ``(A)`` where the number is our
 assumption. A scenario file (TOML) only needs what differs from these defaults.
 
 Symptom scores: every symptom has a latent daily severity on a 0-10 numeric
-rating scale (NRS; higher is worse). Instruments map a recall-window mean of the
-daily severity onto their own range (see ``INSTRUMENTS``).
+rating scale (NRS; higher is worse). Instruments (:mod:`mssim.config.instruments`)
+map a recall-window mean of the daily severity onto their own range, and bring
+their own reference SD, MCID, measurement SD and screening cut-off.
+
+Names of instruments, intervention kinds, designs, endpoints and analyses are
+checked against their registries (:mod:`mssim.registry`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mssim.registry import ANALYSES, DESIGNS, ENDPOINTS, INSTRUMENTS, INTERVENTIONS
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -23,48 +28,8 @@ Positive = Annotated[float, Field(gt=0.0)]
 
 SYMPTOMS = ("fatigue", "pain", "sleep", "spasticity", "bladder", "cognition")
 MEDIATORS = ("autonomic", "cortisol", "melatonin", "inflammation", "pain_sensitivity")
-INTERVENTIONS = ("acupuncture", "sham", "bee_venom", "usual_care", "waitlist")
-NEEDLED = ("acupuncture", "sham", "bee_venom")
-ANALYSES = (
-    "welch_change",
-    "ancova",
-    "ancova_cluster",
-    "responder",
-    "mann_whitney",
-    "crossover",
-    "mmrm",
-)
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """A published instrument: its range, recall window and scoring step.
-
-    Attributes:
-        label: Name shown in tables and figures.
-        low: Lowest possible score (instrument points).
-        high: Highest possible score (instrument points).
-        recall_days: Days averaged by one administration.
-        step: Smallest difference between two possible scores (points).
-    """
-
-    label: str
-    low: float
-    high: float
-    recall_days: int
-    step: float
-
-    def points_per_nrs(self) -> float:
-        """Instrument points per point of latent 0-10 severity."""
-        return (self.high - self.low) / 10.0
-
-
-INSTRUMENTS: dict[str, Instrument] = {
-    "fss": Instrument("FSS (1-7)", 1.0, 7.0, 7, 1.0 / 9.0),  # mean of 9 items, 1-week recall
-    "mfis": Instrument("MFIS (0-84)", 0.0, 84.0, 28, 1.0),  # 21 items 0-4, 4-week recall
-    "nrs": Instrument("NRS (0-10)", 0.0, 10.0, 7, 1.0),  # average over the past week
-    "psqi": Instrument("PSQI (0-21)", 0.0, 21.0, 30, 1.0),  # 1-month recall
-}
+#: Symptom fields whose default comes from the symptom's instrument.
+SCORED_FIELDS = ("reference_sd", "mcid", "measurement_sd")
 
 
 class Strict(BaseModel):
@@ -82,9 +47,7 @@ class Symptom(Strict):
     """
 
     enabled: bool = Field(True, description="Simulate this symptom.")
-    instrument: Literal["fss", "mfis", "nrs", "psqi"] = Field(
-        "nrs", description="Instrument that scores the symptom at visits."
-    )
+    instrument: str = Field("nrs", description="Instrument that scores the symptom at visits.")
     prevalence: Probability = Field(1.0, description="Share of patients who have the symptom.")
     mean: float = Field(5.0, description="Population mean of personal levels (0-10 NRS).")
     between_sd: NonNegative = Field(2.0, description="SD of personal levels (NRS).")
@@ -95,7 +58,7 @@ class Symptom(Strict):
     drift_sd: NonNegative = Field(0.5, description="SD of slow drift of the level (NRS).")
     drift_days: Positive = Field(60.0, description="Time constant of slow drift (days).")
     measurement_sd: NonNegative = Field(
-        0.25, description="Instrument measurement error SD (instrument points)."
+        0.3, description="Instrument measurement error SD (instrument points)."
     )
     diary_sd: NonNegative = Field(0.5, description="Daily diary error SD (NRS points).")
     relapse_jump: NonNegative = Field(
@@ -106,14 +69,31 @@ class Symptom(Strict):
     )
     mcid: Positive = Field(2.0, description="Minimal important improvement (instrument points).")
 
+    @field_validator("instrument")
+    @classmethod
+    def _known_instrument(cls, value: str) -> str:
+        return INSTRUMENTS.check(value)
+
+    @model_validator(mode="after")
+    def _plausible_for_instrument(self) -> Symptom:
+        scale = self.scale
+        for name in SCORED_FIELDS:
+            problem = scale.implausible(name, getattr(self, name))
+            if problem:
+                raise ValueError(f"@{name}: {problem}")
+        return self
+
     @property
-    def scale(self) -> Instrument:
-        """The instrument this symptom is scored on."""
-        return INSTRUMENTS[self.instrument]
+    def scale(self) -> Any:
+        """The :class:`~mssim.config.instruments.Instrument` this symptom is scored on."""
+        return INSTRUMENTS.get(self.instrument)
 
 
-# Per-symptom defaults. Levels are chosen so that the untreated cohort reproduces
-# the dossier's figures (calibration test: tests/test_calibration.py).
+# Per-symptom defaults of the latent process and the default instrument. Levels
+# are chosen so that the untreated cohort reproduces the dossier's figures.
+# Reference SD, MCID and measurement SD come from the instrument
+# (mssim.config.instruments) unless SCORED_DEFAULTS gives a symptom-specific value
+# for the symptom's default instrument.
 SYMPTOM_DEFAULTS: dict[str, dict[str, Any]] = {
     "fatigue": {
         "instrument": "fss",
@@ -124,11 +104,8 @@ SYMPTOM_DEFAULTS: dict[str, dict[str, Any]] = {
         "autocorrelation": 0.6,  # (A) not published; with day_sd gives SEM 0.7 (Learmonth 2013)
         "drift_sd": 0.3,  # (A) slow wandering; part of the 6-month SEM 0.7 (Learmonth 2013)
         "drift_days": 60.0,  # (A)
-        "measurement_sd": 0.25,  # FSS points (A); part of SEM 0.7 (Learmonth 2013)
         "diary_sd": 0.5,  # NRS points (A)
         "relapse_jump": 2.0,  # NRS points; not published (A)
-        "reference_sd": 1.2,  # FSS SD at trial entry 1.0-1.4 (Rammohan 2002; Learmonth 2013)
-        "mcid": 0.5,  # FSS MCID 0.45-0.88 (Rooney 2019)
     },
     "pain": {
         "instrument": "nrs",
@@ -139,11 +116,8 @@ SYMPTOM_DEFAULTS: dict[str, dict[str, Any]] = {
         "autocorrelation": 0.6,  # (A)
         "drift_sd": 0.5,  # (A)
         "drift_days": 60.0,  # (A)
-        "measurement_sd": 0.3,  # NRS points (A)
         "diary_sd": 0.5,  # (A)
         "relapse_jump": 1.0,  # (A)
-        "reference_sd": 2.3,  # Ehde 2003
-        "mcid": 2.0,  # 2 points or 30% (Farrar 2001)
     },
     "sleep": {
         "instrument": "psqi",
@@ -154,11 +128,8 @@ SYMPTOM_DEFAULTS: dict[str, dict[str, Any]] = {
         "autocorrelation": 0.4,  # (A)
         "drift_sd": 0.4,  # (A)
         "drift_days": 60.0,  # (A)
-        "measurement_sd": 1.0,  # PSQI points (A); test-retest r = 0.87 (Backhaus 2002)
         "diary_sd": 0.5,  # (A)
         "relapse_jump": 1.0,  # (A)
-        "reference_sd": 2.8,  # Sarraf 2014
-        "mcid": 3.0,  # (A) no MS-specific PSQI MCID found
     },
     "spasticity": {
         "enabled": False,
@@ -170,11 +141,8 @@ SYMPTOM_DEFAULTS: dict[str, dict[str, Any]] = {
         "autocorrelation": 0.6,  # (A)
         "drift_sd": 0.4,  # (A)
         "drift_days": 60.0,  # (A)
-        "measurement_sd": 0.3,  # (A)
         "diary_sd": 0.5,  # (A)
         "relapse_jump": 1.5,  # (A)
-        "reference_sd": 1.8,  # NRS 6.1 +/- 1.8 in those treated (Flachenecker 2014)
-        "mcid": 2.0,  # (A) by analogy with pain NRS (Farrar 2001)
     },
     "bladder": {
         "enabled": False,
@@ -186,11 +154,8 @@ SYMPTOM_DEFAULTS: dict[str, dict[str, Any]] = {
         "autocorrelation": 0.6,  # (A)
         "drift_sd": 0.4,  # (A)
         "drift_days": 60.0,  # (A)
-        "measurement_sd": 0.3,  # (A)
         "diary_sd": 0.5,  # (A)
         "relapse_jump": 1.0,  # (A)
-        "reference_sd": 2.0,  # (A)
-        "mcid": 2.0,  # (A)
     },
     "cognition": {
         "enabled": False,
@@ -202,13 +167,38 @@ SYMPTOM_DEFAULTS: dict[str, dict[str, Any]] = {
         "autocorrelation": 0.7,  # (A)
         "drift_sd": 0.3,  # (A)
         "drift_days": 90.0,  # (A)
-        "measurement_sd": 0.3,  # (A)
         "diary_sd": 0.5,  # (A)
         "relapse_jump": 1.0,  # (A)
-        "reference_sd": 2.0,  # (A)
-        "mcid": 1.0,  # (A)
     },
 }
+
+
+# Symptom-specific values on the symptom's default instrument (they replace the
+# instrument's own defaults only while that instrument is used).
+SCORED_DEFAULTS: dict[str, dict[str, float]] = {
+    "spasticity": {"reference_sd": 1.8},  # NRS 6.1 +/- 1.8 in those treated (Flachenecker 2014)
+    "bladder": {"reference_sd": 2.0},  # (A)
+    "cognition": {"reference_sd": 2.0, "mcid": 1.0},  # (A)
+}
+
+
+def symptom_defaults(name: str, instrument: str | None = None) -> dict[str, Any]:
+    """Defaults of one symptom scored on ``instrument`` (default: its usual one).
+
+    Args:
+        name: Symptom name.
+        instrument: Instrument name; an unknown name is left for validation to refuse.
+
+    Returns:
+        Field -> default: the latent process, then the instrument's reference SD,
+        MCID and measurement SD (symptom-specific on the usual instrument).
+    """
+    usual = SYMPTOM_DEFAULTS[name]["instrument"]
+    chosen = usual if instrument is None else instrument
+    scored = INSTRUMENTS.get(chosen).defaults() if chosen in INSTRUMENTS else {}
+    if chosen == usual:
+        scored.update(SCORED_DEFAULTS.get(name, {}))
+    return {**SYMPTOM_DEFAULTS[name], "instrument": chosen, **scored}
 
 
 def _merge_defaults(defaults: dict[str, Any], given: Any) -> Any:
@@ -223,22 +213,26 @@ def _merge_defaults(defaults: dict[str, Any], given: Any) -> Any:
 class Symptoms(Strict):
     """The symptoms in the model. Fatigue, pain and sleep are always present."""
 
-    fatigue: Symptom = Symptom(**SYMPTOM_DEFAULTS["fatigue"])
-    pain: Symptom = Symptom(**SYMPTOM_DEFAULTS["pain"])
-    sleep: Symptom = Symptom(**SYMPTOM_DEFAULTS["sleep"])
-    spasticity: Symptom = Symptom(**SYMPTOM_DEFAULTS["spasticity"])
-    bladder: Symptom = Symptom(**SYMPTOM_DEFAULTS["bladder"])
-    cognition: Symptom = Symptom(**SYMPTOM_DEFAULTS["cognition"])
+    fatigue: Symptom = Symptom(**symptom_defaults("fatigue"))
+    pain: Symptom = Symptom(**symptom_defaults("pain"))
+    sleep: Symptom = Symptom(**symptom_defaults("sleep"))
+    spasticity: Symptom = Symptom(**symptom_defaults("spasticity"))
+    bladder: Symptom = Symptom(**symptom_defaults("bladder"))
+    cognition: Symptom = Symptom(**symptom_defaults("cognition"))
 
     @model_validator(mode="before")
     @classmethod
     def _fill_per_symptom_defaults(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {
-            name: _merge_defaults(SYMPTOM_DEFAULTS[name], value) if name in SYMPTOMS else value
-            for name, value in data.items()
-        }
+
+        def fill(name: str, value: Any) -> Any:
+            if name not in SYMPTOMS:
+                return value
+            instrument = value.get("instrument") if isinstance(value, dict) else None
+            return _merge_defaults(symptom_defaults(name, instrument), value)
+
+        return {name: fill(name, value) for name, value in data.items()}
 
     @model_validator(mode="after")
     def _core_symptoms_stay_on(self) -> Symptoms:
@@ -406,8 +400,10 @@ class Screening(Strict):
 
     enabled: bool = Field(True, description="Apply the eligibility rules below.")
     symptom: str = Field("fatigue", description="Symptom scored at screening.")
-    min_score: float = Field(
-        4.0, description="Lowest eligible screening score (instrument points); FSS >= 4."
+    min_score: float | None = Field(
+        None,
+        description="Lowest eligible screening score (instrument points); default: the "
+        "instrument's screening cut-off (FSS >= 4).",
     )
     max_score: float | None = Field(None, description="Highest eligible score, if any.")
     max_edss: float = Field(6.5, ge=0.0, le=10.0, description="Entry EDSS <= 6-7 (Charité).")
@@ -453,65 +449,18 @@ class Drug(Strict):
     onset_days: Positive = Field(14.0, description="Time constant of onset (days) (A).")
 
 
-_AE_BY_INTERVENTION: dict[str, dict[str, dict[str, float]]] = {
-    # Acupuncture: any AE in 9.3% of patients over a course of about 10
-    # sessions -> ~1% per session (Bäumler 2021, M); serious 1 per 10,000
-    # patients (Bäumler 2021); 2.2% need treatment (Witt 2009).
-    "acupuncture": {
-        "minor": {"per_session": 0.01, "dropout": 0.05},
-        "serious": {"per_session": 1e-5, "dropout": 1.0},
-    },
-    "sham": {
-        "minor": {"per_session": 0.006, "dropout": 0.05},  # (A) nocebo (Mult Scler 2010)
-        "serious": {"per_session": 0.0, "dropout": 1.0},
-    },
-    # Bee venom: any AE median 29% of patients (Park 2015); anaphylaxis 0.045%
-    # of patients (Toxins 2022); per session over ~30 sessions (M).
-    "bee_venom": {
-        "local": {"per_session": 0.01, "dropout": 0.1},
-        "systemic": {"per_session": 0.001, "dropout": 0.5},
-        "anaphylaxis": {"per_session": 1.5e-5, "dropout": 1.0},
-    },
-    "usual_care": {},
-    "waitlist": {},
-}
-
-INTERVENTION_DEFAULTS: dict[str, dict[str, Any]] = {
-    "acupuncture": {
-        "specific_effect": 0.2,  # SD vs sham (Vickers 2012; Vickers 2018)
-        "nonspecific_effect": 0.45,  # SD, sham vs no acupuncture (Madsen 2009; Linde 2010)
-        "sessions_per_week": 2.0,  # 24 sessions in 12 weeks (Charité, NCT01864707)
-        "weeks": 12,
-        "guess_verum": 0.6,  # (A) mild unblinding
-    },
-    "sham": {
-        "nonspecific_effect": 0.45,  # Madsen 2009; Linde 2010
-        "sessions_per_week": 2.0,
-        "weeks": 12,
-        "guess_verum": 0.45,  # (A)
-    },
-    "bee_venom": {
-        "specific_effect": 0.0,  # no effect on fatigue (Wesselius 2005)
-        "nonspecific_effect": 0.0,  # open comparison vs no stings (Wesselius 2005)
-        "sessions_per_week": 3.0,  # (A) stings three times a week
-        "weeks": 24,  # Wesselius 2005
-        "guess_verum": 1.0,  # stings cannot be hidden
-        "guess_dont_know": 0.0,
-    },
-    "usual_care": {"sessions_per_week": 0.0, "weeks": 0, "guess_verum": 0.0},
-    "waitlist": {"sessions_per_week": 0.0, "weeks": 0, "guess_verum": 0.0},
-}
-
-
 class Arm(Strict):
     """One arm: an intervention, its schedule and its effects.
 
     Effects are improvements (positive = less severe), in ``effect_units``:
-    ``sd`` means multiples of each symptom's ``reference_sd``; ``points`` means
-    points of the primary endpoint's instrument.
+    ``sd`` means multiples of each targeted symptom's ``reference_sd``; ``points``
+    means points of the targeted symptoms' instrument (all targets must then share
+    one instrument). :meth:`Scenario.effects_in_sd` resolves them at load time.
+    Defaults for each field come from the intervention kind
+    (:mod:`mssim.config.intervention_kinds`).
     """
 
-    intervention: Literal["acupuncture", "sham", "bee_venom", "usual_care", "waitlist"]
+    intervention: str
     sham_type: Literal["penetrating", "non_penetrating"] = "penetrating"
     specific_effect: float = Field(0.0, description="Effect of verum needling itself.")
     specific_fraction: Probability = Field(
@@ -546,20 +495,25 @@ class Arm(Strict):
     adverse_events: dict[str, AdverseEvent] = Field(default_factory=dict)
     drug: Drug | None = None
 
+    @field_validator("intervention")
+    @classmethod
+    def _known_intervention(cls, value: str) -> str:
+        return INTERVENTIONS.check(value)
+
     @model_validator(mode="before")
     @classmethod
     def _fill_intervention_defaults(cls, data: Any) -> Any:
         if not isinstance(data, dict) or data.get("intervention") not in INTERVENTIONS:
             return data
-        kind = data["intervention"]
-        filled = {**INTERVENTION_DEFAULTS[kind], **data}
+        kind = INTERVENTIONS.get(data["intervention"])
+        filled = {**kind.defaults, **data}
         given_ae = data.get("adverse_events", {})
         if isinstance(given_ae, dict):
-            allowed = _AE_BY_INTERVENTION[kind]
+            allowed = kind.adverse_events
             for name in given_ae:
                 if name not in allowed:
                     raise ValueError(
-                        f"adverse event {name!r} is not modelled for {kind}; allowed: "
+                        f"adverse event {name!r} is not modelled for {kind.name}; allowed: "
                         + (", ".join(allowed) or "none")
                     )
             filled["adverse_events"] = {
@@ -571,16 +525,18 @@ class Arm(Strict):
     def _consistent(self) -> Arm:
         if self.guess_verum + self.guess_dont_know > 1.0:
             raise ValueError("guess_verum + guess_dont_know must be at most 1")
-        if self.intervention in ("usual_care", "waitlist"):
+        kind = self.kind
+        if not kind.needled:
             if self.sessions_per_week or self.weeks:
                 raise ValueError(f"{self.intervention} has no sessions")
             if self.specific_effect or self.nonspecific_effect:
                 raise ValueError(f"{self.intervention} has no needling effects")
-        if self.intervention == "sham" and self.specific_effect:
-            raise ValueError("a sham has no specific effect of its own; use specific_fraction")
-        if self.specific_fraction and not (
-            self.intervention == "sham" and self.sham_type == "penetrating"
-        ):
+        if not kind.verum and self.specific_effect:
+            raise ValueError(
+                f"{self.intervention} has no specific effect of its own"
+                + ("; use specific_fraction" if kind.sham else "")
+            )
+        if self.specific_fraction and not (kind.sham and self.sham_type == "penetrating"):
             raise ValueError("only a penetrating sham can carry a specific_fraction")
         for name in self.targets:
             if name not in SYMPTOMS:
@@ -590,6 +546,11 @@ class Arm(Strict):
     def n_sessions(self) -> int:
         """Scheduled sessions over the course (sessions)."""
         return round(self.sessions_per_week * self.weeks)
+
+    @property
+    def kind(self) -> Any:
+        """The :class:`~mssim.config.intervention_kinds.InterventionKind` of this arm."""
+        return INTERVENTIONS.get(self.intervention)
 
 
 def _default_arms() -> dict[str, Arm]:
@@ -624,25 +585,34 @@ class Blinding(Strict):
 class Trial(Strict):
     """The trial design, endpoints and analysis."""
 
-    design: Literal["parallel", "crossover"] = "parallel"
-    n_per_arm: int = Field(50, ge=2, le=100_000, description="Patients per allocation unit.")
+    design: str = Field("parallel", description="A registered design (parallel, crossover).")
+    n_per_arm: int = Field(
+        50,
+        ge=2,
+        le=100_000,
+        description="Patients per arm; with unequal allocation, in each smallest arm.",
+    )
     allocation: dict[str, Annotated[int, Field(ge=1, le=10)]] = Field(
-        default_factory=dict, description="Allocation ratio per arm (default 1 each)."
+        default_factory=dict,
+        description="Allocation ratio per arm (default 1 each); the smallest ratio is 1.",
     )
     randomization: Literal["simple", "blocks", "stratified"] = "blocks"
     block_size: int = Field(4, ge=1, le=100, description="Block length (patients).")
     stratify_by: Literal["ms_type", "severity"] = "ms_type"
     weeks: int = Field(12, ge=1, le=104, description="Week of the primary visit.")
-    interim_weeks: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [6])
+    extra_visit_weeks: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [6],
+        description="Visits before the primary one (weeks); data only, no interim analysis.",
+    )
     follow_up_weeks: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
     washout_weeks: int = Field(4, ge=0, le=52, description="Crossover washout (weeks).")
     period_effect: float = Field(
         0.0, description="Crossover period-2 shift of every symptom (NRS points)."
     )
     primary_endpoint: str = Field("fatigue", description="Symptom scored for the primary test.")
-    endpoint: Literal["change", "mean_post"] = "change"
+    endpoint: str = Field("change", description="A registered endpoint (change, mean_post).")
     secondary_endpoints: list[str] = Field(default_factory=list)
-    analysis: str = Field("ancova", description=f"One of {', '.join(ANALYSES)}.")
+    analysis: str = Field("ancova", description="A registered analysis (see mssim schema).")
     alpha: float = Field(0.05, gt=0.0, le=0.5, description="Two-sided significance level.")
     missing_data: Literal["complete_case", "locf", "bocf"] = "complete_case"
     estimand: Literal["treatment_policy", "hypothetical", "composite"] = "treatment_policy"
@@ -651,18 +621,24 @@ class Trial(Strict):
         default_factory=list, description='"arm - comparator"; default: each arm vs the last.'
     )
 
+    @field_validator("design")
+    @classmethod
+    def _known_design(cls, value: str) -> str:
+        return DESIGNS.check(value)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _known_endpoint(cls, value: str) -> str:
+        return ENDPOINTS.check(value)
+
     @field_validator("analysis")
     @classmethod
     def _known_analysis(cls, value: str) -> str:
-        if value not in ANALYSES:
-            raise ValueError(f"unknown analysis {value!r}; allowed: {', '.join(ANALYSES)}")
-        return value
+        return ANALYSES.check(value)
 
     def visit_weeks(self) -> list[int]:
-        """Visit weeks, baseline (0) first."""
-        if self.design == "crossover":
-            return [0, self.weeks, 2 * self.weeks + self.washout_weeks]
-        return sorted({0, *self.interim_weeks, self.weeks, *self.follow_up_weeks})
+        """Visit weeks, baseline (0) first (the design decides)."""
+        return DESIGNS.get(self.design).visit_weeks(self)
 
 
 class PowerSettings(Strict):
@@ -696,6 +672,32 @@ class Scenario(Strict):
     trial: Trial = Trial()
     power: PowerSettings = PowerSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _screening_cutoff_from_instrument(cls, data: Any) -> Any:
+        """An unset screening cut-off is the screening symptom's instrument's default."""
+        if not isinstance(data, dict):
+            return data
+        population = data.get("population", {})
+        screening = population.get("screening", {}) if isinstance(population, dict) else None
+        if not isinstance(screening, dict) or screening.get("min_score") is not None:
+            return data
+        symptom = screening.get("symptom", Screening.model_fields["symptom"].default)
+        if symptom not in SYMPTOMS:
+            return data  # refused by the cross-field checks
+        given = data.get("symptoms", {})
+        table = given.get(symptom, {}) if isinstance(given, dict) else {}
+        instrument = table.get("instrument") if isinstance(table, dict) else None
+        if instrument is None:
+            instrument = SYMPTOM_DEFAULTS[symptom]["instrument"]
+        if instrument not in INSTRUMENTS:
+            return data  # refused by the symptom's own validation
+        cutoff = INSTRUMENTS.get(instrument).screening_cutoff
+        return {
+            **data,
+            "population": {**population, "screening": {**screening, "min_score": cutoff}},
+        }
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         _check_cross_fields(self)
@@ -711,8 +713,10 @@ class Scenario(Strict):
         return [self.trial.primary_endpoint, *self.trial.secondary_endpoints]
 
     def allocation_ratio(self) -> dict[str, int]:
-        """Allocation ratio per arm (1 where not given)."""
-        return {name: self.trial.allocation.get(name, 1) for name in self.arms}
+        """Allocation ratio per arm (1 where not given), reduced by the common divisor."""
+        given = {name: self.trial.allocation.get(name, 1) for name in self.arms}
+        common = math.gcd(*given.values())
+        return {name: ratio // common for name, ratio in given.items()}
 
     def contrasts(self) -> list[tuple[str, str]]:
         """(arm, comparator) pairs, in the order tested."""
@@ -721,33 +725,48 @@ class Scenario(Strict):
         *others, last = self.arm_names()
         return [(name, last) for name in others]
 
-    def effect_points(self, arm: str, symptom: str) -> tuple[float, float]:
-        """(specific, non-specific) effect of an arm on a symptom, in instrument points."""
+    def effects_in_sd(self, arm: str, symptom: str) -> tuple[float, float]:
+        """(specific, non-specific) full effect of an arm, in SD of a symptom.
+
+        The arm's target weight for the symptom is not applied. A penetrating
+        sham's specific effect is its ``specific_fraction`` of the arm it mimics.
+        Effects given in points are points of the symptom's instrument, divided by
+        its reference SD; in SD they are the same for every symptom.
+        """
         a = self.arms[arm]
-        spec = a.specific_effect
-        if a.intervention == "sham" and a.specific_fraction:
-            spec = a.specific_fraction * self.verum_arm().specific_effect
-            source_units = self.verum_arm().effect_units
-        else:
-            source_units = a.effect_units
-        weight = a.targets.get(symptom, 0.0)
-        sym = getattr(self.symptoms, symptom)
-        primary = getattr(self.symptoms, self.trial.primary_endpoint)
+        sd = getattr(self.symptoms, symptom).reference_sd
 
-        def to_points(value: float, units: str) -> float:
-            if units == "sd":
-                return value * sym.reference_sd
-            # points of the primary instrument -> SD -> this symptom's points
-            return value / primary.reference_sd * sym.reference_sd
+        def in_sd(value: float, units: str) -> float:
+            return value if units == "sd" else value / sd
 
-        return (
-            weight * to_points(spec, source_units),
-            weight * to_points(a.nonspecific_effect, a.effect_units),
-        )
+        spec = in_sd(a.specific_effect, a.effect_units)
+        if a.kind.sham and a.specific_fraction:
+            verum = self.mimicked_arm(arm)
+            spec = a.specific_fraction * in_sd(verum.specific_effect, verum.effect_units)
+        return spec, in_sd(a.nonspecific_effect, a.effect_units)
 
-    def verum_arm(self) -> Arm:
-        """The acupuncture arm, whose specific effect a penetrating sham shares."""
-        return next(a for a in self.arms.values() if a.intervention == "acupuncture")
+    def effect_points(self, arm: str, symptom: str) -> tuple[float, float]:
+        """(specific, non-specific) effect of an arm on a symptom, in instrument points.
+
+        The arm's target weight for the symptom is applied.
+        """
+        weight = self.arms[arm].targets.get(symptom, 0.0)
+        sd = getattr(self.symptoms, symptom).reference_sd
+        spec, nonspec = self.effects_in_sd(arm, symptom)
+        return weight * spec * sd, weight * nonspec * sd
+
+    def drug_in_sd(self, arm: str, symptom: str) -> float:
+        """Full effect of an arm's background drug in SD of a symptom (0 without a drug)."""
+        a = self.arms[arm]
+        if a.drug is None:
+            return 0.0
+        sd = getattr(self.symptoms, symptom).reference_sd
+        return a.drug.effect if a.effect_units == "sd" else a.drug.effect / sd
+
+    def mimicked_arm(self, arm: str) -> Arm:
+        """The arm whose specific effect a sham arm carries a share of."""
+        mimics = self.arms[arm].kind.mimics
+        return next(a for a in self.arms.values() if a.intervention == mimics)
 
     def horizon_days(self) -> int:
         """Last simulated day (the last visit)."""
@@ -765,27 +784,37 @@ def _check_cross_fields(s: Scenario) -> None:
         field = "trial.primary_endpoint" if i == 0 else f"trial.secondary_endpoints.{i - 1}"
         if name not in active:
             fail(field, f"{name!r} is not a simulated symptom; allowed: {', '.join(active)}")
-    if s.population.screening.symptom not in active:
+    screening = s.population.screening
+    if screening.symptom not in active:
         fail(
             "population.screening.symptom",
-            f"{s.population.screening.symptom!r} is not a simulated symptom; "
-            f"allowed: {', '.join(active)}",
+            f"{screening.symptom!r} is not a simulated symptom; allowed: {', '.join(active)}",
         )
-    if len(s.arms) < 2:
-        fail("arms", f"a trial needs at least 2 arms; given {len(s.arms)}")
-    if s.trial.design == "parallel" and len(s.arms) > 3:
-        fail("arms", f"a parallel design has 2 or 3 arms; given {len(s.arms)}")
-    if s.trial.design == "crossover":
-        if len(s.arms) != 2:
-            fail("arms", f"a crossover (AB/BA) has exactly 2 arms; given {len(s.arms)}")
-        if s.trial.follow_up_weeks:
-            fail("trial.follow_up_weeks", "not used by a crossover; remove it")
+    scale = getattr(s.symptoms, screening.symptom).scale
+    for name in ("min_score", "max_score"):
+        value = getattr(screening, name)
+        problem = None if value is None else scale.implausible("screening_cutoff", value)
+        if problem:
+            fail(f"population.screening.{name}", problem)
+    design = DESIGNS.get(s.trial.design)
+    low, high = design.n_arms
+    if not low <= len(s.arms) <= high:
+        allowed = str(low) if low == high else f"{low} to {high}"
+        fail("arms", f"a {design.name} design has {allowed} arms; given {len(s.arms)}")
+    for field, message in design.check(s):
+        fail(field, message)
     for name in s.trial.allocation:
         if name not in s.arms:
             fail(
                 f"trial.allocation.{name}",
                 f"arm {name!r} is not defined; defined arms: {', '.join(s.arms)}",
             )
+    if s.trial.allocation and min(s.allocation_ratio().values()) != 1:
+        fail(
+            "trial.allocation",
+            "n_per_arm counts the patients of the smallest arm, so the smallest ratio "
+            f"must be 1 (after dividing by a common factor); given {dict(s.allocation_ratio())}",
+        )
     for i, text in enumerate(s.trial.contrasts):
         parts = [p.strip() for p in text.split(" - ")]
         if len(parts) != 2:
@@ -797,28 +826,35 @@ def _check_cross_fields(s: Scenario) -> None:
                     f"arm {part!r} is not defined; defined arms: {', '.join(s.arms)}",
                 )
     for name, arm in s.arms.items():
-        if arm.drug is not None and s.trial.design != "parallel":
-            fail(f"arms.{name}.drug", "a background drug is supported in parallel designs only")
-    needs_verum = [n for n, a in s.arms.items() if a.specific_fraction]
-    if needs_verum and not any(a.intervention == "acupuncture" for a in s.arms.values()):
-        fail(
-            f"arms.{needs_verum[0]}.specific_fraction",
-            "a sham's specific_fraction refers to an acupuncture arm, and none is defined",
-        )
-    analysis = s.trial.analysis
-    if (analysis == "crossover") != (s.trial.design == "crossover"):
-        fail(
-            "trial.analysis",
-            f"{analysis!r} does not fit design {s.trial.design!r}; allowed: "
-            + ("crossover" if s.trial.design == "crossover" else "any analysis but crossover"),
-        )
-    if s.trial.estimand == "composite" and analysis != "responder":
-        fail("trial.estimand", "composite (relapse = failure) needs trial.analysis = 'responder'")
-    if s.trial.design == "crossover" and s.trial.estimand != "treatment_policy":
-        fail("trial.estimand", "a crossover supports only the treatment_policy estimand")
-    for i, week in enumerate(s.trial.interim_weeks):
-        if week >= s.trial.weeks and s.trial.design == "parallel":
-            fail(f"trial.interim_weeks.{i}", f"must be before trial.weeks={s.trial.weeks}")
+        if arm.specific_fraction and not any(
+            a.intervention == arm.kind.mimics for a in s.arms.values()
+        ):
+            fail(
+                f"arms.{name}.specific_fraction",
+                f"a sham's specific_fraction refers to a {arm.kind.mimics} arm, "
+                "and none is defined",
+            )
+        if arm.effect_units == "points" and s.mechanism.enabled:
+            fail(
+                f"arms.{name}.effect_units",
+                "the mechanism layer moves mediators by effects in SD: use effect_units = 'sd'",
+            )
+        if arm.effect_units == "points":
+            scales = {
+                getattr(s.symptoms, sym).instrument
+                for sym, weight in arm.targets.items()
+                if weight and sym in active
+            }
+            if len(scales) > 1:
+                fail(
+                    f"arms.{name}.effect_units",
+                    "effects in points need targets scored on one instrument; the targets "
+                    f"use {', '.join(sorted(scales))}: use effect_units = 'sd'",
+                )
+    analysis = ANALYSES.get(s.trial.analysis)
+    problem = analysis.misfit(s.trial.design, s.trial.estimand)
+    if problem:
+        fail("trial.analysis", problem)
     for i, week in enumerate(s.trial.follow_up_weeks):
         if week <= s.trial.weeks:
             fail(f"trial.follow_up_weeks.{i}", f"must be after trial.weeks={s.trial.weeks}")

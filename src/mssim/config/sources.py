@@ -21,40 +21,36 @@ Statuses:
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import pandas as pd
 
-from mssim.config.scenario import Arm, Scenario
+from mssim.config.citations import (
+    ASSUMPTION,
+    CALIBRATED,
+    CHANGED,
+    DESIGN,
+    PUBLISHED,
+    STATUSES,
+    Source,
+    assumed,
+    design,
+)
+from mssim.config.scenario import (
+    SCORED_DEFAULTS,
+    SCORED_FIELDS,
+    SYMPTOM_DEFAULTS,
+    Arm,
+    Scenario,
+    Symptom,
+    symptom_defaults,
+)
 
-PUBLISHED = "published source"
-CALIBRATED = "calibrated to published figures"
-ASSUMPTION = "assumption"
-DESIGN = "design setting"
-CHANGED = "changed in this scenario"
-STATUSES = (PUBLISHED, CALIBRATED, ASSUMPTION, DESIGN, CHANGED)
+__all__ = ["ASSUMPTION", "CALIBRATED", "CHANGED", "DESIGN", "PUBLISHED", "STATUSES", "Source"]
+
 #: Source text of a field that has no entry in :data:`SOURCES` (tests keep this empty).
 UNRECORDED = "no source recorded in mssim.config.sources"
-
-
-class Source(NamedTuple):
-    """Where a default comes from.
-
-    Attributes:
-        status: One of :data:`STATUSES` (never ``changed in this scenario``).
-        source: Author year and what was taken from it, or a short reason.
-    """
-
-    status: str
-    source: str
-
-
-def _a(note: str = "assumption") -> Source:
-    return Source(ASSUMPTION, note)
-
-
-def _design(note: str = "set by the trial planner") -> Source:
-    return Source(DESIGN, note)
+_a, _design = assumed, design
 
 
 _NO_SOURCE = "no source given"
@@ -68,35 +64,23 @@ _SYMPTOMS: dict[str, dict[str, Source]] = {
         "day_sd": _a("size not published; fatigue varies day to day (Kratz 2017; Powell 2017)"),
         "autocorrelation": _a("not published; with day_sd gives FSS SEM 0.7 (Learmonth 2013)"),
         "drift_sd": _a("slow wandering; part of the 6-month FSS SEM 0.7 (Learmonth 2013)"),
-        "measurement_sd": _a("part of FSS SEM 0.7 (Learmonth 2013)"),
         "relapse_jump": _a("not published"),
-        "reference_sd": Source(
-            PUBLISHED, "FSS SD at trial entry 1.0-1.4 (Rammohan 2002; Learmonth 2013)"
-        ),
-        "mcid": Source(PUBLISHED, "FSS MCID 0.45-0.88 (Rooney 2019)"),
     },
     "pain": {
         "prevalence": Source(PUBLISHED, "63% (55-70%) (Foley 2013)"),
         "mean": Source(PUBLISHED, "NRS 5.2 in those with pain (Ehde 2003)"),
         "between_sd": Source(CALIBRATED, "NRS SD 2.3 in those with pain (Ehde 2003)"),
         "day_sd": _a("size not published; pain varies day to day (Kratz 2017)"),
-        "reference_sd": Source(PUBLISHED, "NRS SD 2.3 (Ehde 2003)"),
-        "mcid": Source(PUBLISHED, "2 points or 30% (Farrar 2001)"),
     },
     "sleep": {
         "prevalence": _a("everyone has a PSQI score; " + _NO_SOURCE),
         "mean": Source(CALIBRATED, "PSQI 7.3 in MS (Sarraf 2014) = 21 x 3.5 / 10"),
         "between_sd": Source(CALIBRATED, "PSQI SD 2.8 (Sarraf 2014)"),
-        "measurement_sd": _a("PSQI test-retest r = 0.87, not in MS (Backhaus 2002)"),
-        "reference_sd": Source(PUBLISHED, "PSQI SD 2.8 (Sarraf 2014)"),
-        "mcid": _a("no MS-specific PSQI MCID found"),
     },
     "spasticity": {
         "prevalence": Source(PUBLISHED, "> 80% report some (Rizzo 2004)"),
         "mean": _a("a third moderate or worse (Rizzo 2004; NARCOMS 2016)"),
         "day_sd": _a("NRS test-retest ICC 0.83 over 7-14 days (Farrar 2008)"),
-        "reference_sd": Source(PUBLISHED, "NRS 6.1 +/- 1.8 in those treated (Flachenecker 2014)"),
-        "mcid": _a("by analogy with pain NRS (Farrar 2001)"),
     },
     "bladder": {
         "prevalence": Source(PUBLISHED, "68% pooled (Int J MS Care 2020 meta-analysis)"),
@@ -106,6 +90,14 @@ _SYMPTOMS: dict[str, dict[str, Source]] = {
         "mean": _a("clusters with fatigue and pain (Motl symptom-cluster study)"),
     },
 }
+# Symptom-specific sources of SCORED_DEFAULTS (on the symptom's usual instrument).
+_SCORED: dict[str, dict[str, Source]] = {
+    "spasticity": {
+        "reference_sd": Source(PUBLISHED, "NRS 6.1 +/- 1.8 in those treated (Flachenecker 2014)")
+    },
+    "bladder": {"reference_sd": _a()},
+    "cognition": {"reference_sd": _a(), "mcid": _a()},
+}
 _SYMPTOM_FIELDS = (
     "mean",
     "between_sd",
@@ -113,11 +105,8 @@ _SYMPTOM_FIELDS = (
     "autocorrelation",
     "drift_sd",
     "drift_days",
-    "measurement_sd",
     "diary_sd",
     "relapse_jump",
-    "reference_sd",
-    "mcid",
 )
 
 _CHARITE = "24 sessions in 12 weeks (Charité trial, NCT01864707)"
@@ -158,7 +147,6 @@ SOURCES: dict[str, Source] = {
     "population.expectation_sd": _a(),
     "population.screening.enabled": _design(),
     "population.screening.symptom": _design(),
-    "population.screening.min_score": _design("entry FSS >= 4 (Charité trial, NCT01864707)"),
     "population.screening.max_score": _design(),
     "population.screening.max_edss": _design("entry EDSS <= 6-7 (Charité trial)"),
     "population.screening.days_before_baseline": _a("4-week screening"),
@@ -277,6 +265,18 @@ def source_of(path: str, scenario: Scenario) -> Source | None:
         scenario: The scenario (its arms say which intervention an arm is).
     """
     parts = path.split(".")
+    if parts[:2] == ["population", "screening"] and parts[2:] == ["min_score"]:
+        symptom = scenario.population.screening.symptom
+        return getattr(scenario.symptoms, symptom).scale.sources["screening_cutoff"]
+    if parts[0] == "symptoms" and len(parts) == 3 and parts[2] in SCORED_FIELDS:
+        name, field = parts[1], parts[2]
+        symptom = getattr(scenario.symptoms, name, None)
+        if symptom is None:
+            return None
+        usual = symptom.instrument == SYMPTOM_DEFAULTS[name]["instrument"]
+        if usual and field in SCORED_DEFAULTS.get(name, {}):
+            return _SCORED[name][field]
+        return symptom.scale.sources[field]
     if parts[0] == "arms" and len(parts) > 2 and parts[1] in scenario.arms:
         parts[1] = scenario.arms[parts[1]].intervention
     best: tuple[int, Source] | None = None
@@ -292,8 +292,16 @@ def source_of(path: str, scenario: Scenario) -> Source | None:
 
 
 def default_leaves(scenario: Scenario) -> dict[str, Any]:
-    """Packaged defaults at every path, with each arm defaulted by its intervention."""
+    """Packaged defaults at every path, each symptom on its chosen instrument and each
+    arm defaulted by its intervention.
+    """
     table = Scenario().model_dump(mode="python")
+    for name in table["symptoms"]:
+        chosen = getattr(scenario.symptoms, name).instrument
+        table["symptoms"][name] = Symptom(**symptom_defaults(name, chosen)).model_dump()
+    screening = scenario.population.screening
+    scale = getattr(scenario.symptoms, screening.symptom).scale
+    table["population"]["screening"]["min_score"] = scale.screening_cutoff
     table["arms"] = {
         name: Arm(intervention=arm.intervention).model_dump(mode="python")
         for name, arm in scenario.arms.items()

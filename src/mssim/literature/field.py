@@ -51,14 +51,10 @@ from mssim.literature import meta
 from mssim.model import rng
 from mssim.model.engine import simulate
 from mssim.montecarlo.power import check_analyses
-from mssim.trial.designs import (
-    analyse,
-    contrast_regimens,
-    randomize,
-    total_patients,
-    trial_data,
-    true_effects,
-)
+from mssim.trial.analyses.analysis import analyse
+from mssim.trial.data import trial_data
+from mssim.trial.estimands import true_effects
+from mssim.trial.randomization import contrast_regimens, randomize, total_patients
 
 SHAM_CONTROLLED, OPEN_LABEL = "sham_controlled", "open_label"
 COMPARATOR = {SHAM_CONTROLLED: "sham", OPEN_LABEL: "usual_care"}

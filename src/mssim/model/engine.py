@@ -52,6 +52,7 @@ from mssim.model.symptoms import (
     relapse_load,
     score,
 )
+from mssim.registry import DESIGNS
 
 _reusable = threading.local()
 RELAPSE_SEVERITY_SD = 0.5  # (A) log-SD of a relapse's size relative to the jump
@@ -203,16 +204,18 @@ class TrialRun:
     def _dose_free_improvement(self, n_days: int) -> np.ndarray:
         """Improvement that needs no dose, per day and regimen (NRS), (days, G, S).
 
-        Background drugs ramp up from day 1; in a crossover every symptom
-        shifts by ``trial.period_effect`` in period 2 (a worsening is positive).
+        Background drugs ramp up from day 1; in a design with a second period
+        every symptom shifts by ``trial.period_effect`` from then on (a worsening
+        is positive).
         """
         sc, model = self.scenario, self.model
         days = range(self.first_day, self.first_day + n_days)
         extra = np.stack(
             [np.stack([drug_effect(sc, model, x, day) for x in self.regimens]) for day in days]
         )
-        if sc.trial.design == "crossover":
-            period2 = np.array(days) > 7 * (sc.trial.weeks + sc.trial.washout_weeks)
+        periods = DESIGNS.get(sc.trial.design).periods(sc.trial)
+        if len(periods) > 1:
+            period2 = np.array(days) > periods[1][0]
             extra[period2] -= sc.trial.period_effect
         return extra
 

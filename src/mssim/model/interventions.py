@@ -24,6 +24,7 @@ from scipy.special import ndtr
 from mssim.config.scenario import Scenario
 from mssim.model import rng
 from mssim.model.symptoms import SymptomModel
+from mssim.registry import DESIGNS
 
 GUESS_SHAM, GUESS_DONT_KNOW, GUESS_VERUM = -1, 0, 1
 
@@ -67,24 +68,24 @@ def session_days(sessions_per_week: float, weeks: int, start_day: int) -> np.nda
 
 
 def regimens(scenario: Scenario) -> list[Regimen]:
-    """The regimens of the design: one per arm, or the two crossover sequences."""
-    trial = scenario.trial
-    if trial.design == "parallel":
-        orders = [(name,) for name in scenario.arms]
-    else:
-        first, second = scenario.arm_names()
-        orders = [(first, second), (second, first)]
-    period = 7 * (trial.weeks + trial.washout_weeks)
+    """The regimens of the design: one per arm, or the crossover sequences.
+
+    The design (:data:`mssim.registry.DESIGNS`) gives the order of arms in each
+    regimen and the periods: a course starts with its period and its sessions
+    stop at the period's last treatment day.
+    """
+    design = DESIGNS.get(scenario.trial.design)
+    periods = design.periods(scenario.trial)
     out = []
-    for order in orders:
+    for order in design.regimen_orders(scenario.arm_names()):
         courses, slot = [], 0
-        for j, arm_name in enumerate(order):
+        for arm_name, (offset, last) in zip(order, periods, strict=False):
             arm = scenario.arms[arm_name]
-            offset = j * period
             days = session_days(arm.sessions_per_week, arm.weeks, offset + arm.start_day)
-            last = offset + (7 * trial.weeks if trial.design == "crossover" else 10**6)
             end = int(days[-1]) if len(days) else offset
-            courses.append(Course(arm_name, days, slot, offset, min(end, last)))
+            courses.append(
+                Course(arm_name, days, slot, offset, end if last is None else min(end, last))
+            )
             slot += len(days)
         out.append(Regimen(" then ".join(order), tuple(courses)))
     return out
@@ -142,12 +143,11 @@ def draw_responses(
     signal = np.zeros((r, n, g, j))
     guess = np.zeros((r, n, g), dtype=np.int8)
     practitioner = np.full((r, n, g), -1, dtype=np.int64)
-    primary_sd = getattr(scenario.symptoms, scenario.trial.primary_endpoint).reference_sd
     mechanistic = scenario.mechanism.enabled
     for gi, regimen in enumerate(regimen_list):
         for ci, course in enumerate(regimen.courses):
             arm = scenario.arms[course.arm]
-            needled = arm.intervention in ("acupuncture", "sham", "bee_venom")
+            needled = arm.kind.needled
             arm_guess = np.where(
                 u[..., 3] < arm.guess_verum,
                 GUESS_VERUM,
@@ -163,31 +163,20 @@ def draw_responses(
             if ci == 0:
                 guess[:, :, gi] = arm_guess * needled
                 practitioner[:, :, gi] = np.where(needled, prac, -1)
-            spec_sd, nonspec_sd = _effects_in_sd(scenario, course.arm, primary_sd)
-            person_sd = spec_sd * response + nonspec_sd * expectation * blind + prac_effect
-            if mechanistic:
-                signal[:, :, gi, ci] = person_sd
+            if mechanistic:  # effects in SD (checked at load): the same for every symptom
+                spec_sd, nonspec_sd = scenario.effects_in_sd(course.arm, model.names[0])
+                signal[:, :, gi, ci] = (
+                    spec_sd * response + nonspec_sd * expectation * blind + prac_effect
+                )
                 continue
             for si, name in enumerate(model.names):
+                spec_sd, nonspec_sd = scenario.effects_in_sd(course.arm, name)
+                person_sd = spec_sd * response + nonspec_sd * expectation * blind + prac_effect
                 weight = arm.targets.get(name, 0.0)
                 ref = getattr(scenario.symptoms, name).reference_sd
                 per_nrs = model.instruments[si].points_per_nrs()
                 direct[:, :, gi, ci, si] = weight * person_sd * ref / per_nrs
     return Responses(direct, signal, guess, practitioner, responder, expectation, zp)
-
-
-def _effects_in_sd(scenario: Scenario, arm_name: str, primary_sd: float) -> tuple[float, float]:
-    """(specific, non-specific) effect of an arm in SD units of each symptom."""
-    arm = scenario.arms[arm_name]
-
-    def sd_units(value: float, units: str) -> float:
-        return value if units == "sd" else value / primary_sd
-
-    spec = sd_units(arm.specific_effect, arm.effect_units)
-    if arm.intervention == "sham" and arm.specific_fraction:
-        verum = scenario.verum_arm()
-        spec = arm.specific_fraction * sd_units(verum.specific_effect, verum.effect_units)
-    return spec, sd_units(arm.nonspecific_effect, arm.effect_units)
 
 
 def dose_step(
@@ -215,10 +204,9 @@ def drug_effect(scenario: Scenario, model: SymptomModel, regimen: Regimen, day: 
     arm = scenario.arms[regimen.courses[0].arm]
     if arm.drug is None or day < 1:
         return out
-    primary_sd = getattr(scenario.symptoms, scenario.trial.primary_endpoint).reference_sd
-    size = arm.drug.effect if arm.effect_units == "sd" else arm.drug.effect / primary_sd
     ramp = 1.0 - np.exp(-day / arm.drug.onset_days)
     for si, name in enumerate(model.names):
+        size = scenario.drug_in_sd(regimen.courses[0].arm, name)
         ref = getattr(scenario.symptoms, name).reference_sd
         out[si] = (
             arm.targets.get(name, 0.0) * size * ramp * ref / model.instruments[si].points_per_nrs()

@@ -22,7 +22,8 @@ import numpy as np
 from numba import njit
 from scipy.linalg import cholesky, solve_discrete_lyapunov
 
-from mssim.config.scenario import INSTRUMENTS, MEDIATORS, Instrument, Scenario
+from mssim.config.instruments import Instrument
+from mssim.config.scenario import MEDIATORS, Scenario
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class SymptomModel:
         ).reshape(n, len(mediators))
         return cls(
             names=names,
-            instruments=tuple(INSTRUMENTS[p.instrument] for p in params),
+            instruments=tuple(p.scale for p in params),
             mean=np.array([p.mean for p in params]),
             between_chol=_chol(between_cov),
             prevalence=np.array([p.prevalence for p in params]),

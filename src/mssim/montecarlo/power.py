@@ -28,18 +28,15 @@ from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.model.engine import simulate
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
-from mssim.trial.analysis import ESTIMAND, METHODS, adjust_pvalues
-from mssim.trial.designs import (
-    analyse,
-    contrast_regimens,
-    randomize,
-    total_patients,
-    trial_data,
-    true_effects,
-)
+from mssim.registry import ANALYSES
+from mssim.trial.analyses.analysis import analyse
+from mssim.trial.data import trial_data
+from mssim.trial.estimands import EFFECT_MEASURES, true_effects
+from mssim.trial.multiplicity import adjust_pvalues
+from mssim.trial.randomization import contrast_regimens, randomize, total_patients
 
 FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value", "reject", "n_analysed", "dropped")
-KINDS = ("mean_difference", "risk_difference", "probability_index")
+KINDS = tuple(EFFECT_MEASURES)
 
 
 def chunk_statistics(
@@ -102,7 +99,8 @@ def summarize(
     endpoints = scenario.endpoints()
     contrasts = [f"{a} - {b}" for a, b in scenario.contrasts()]
     for m, method in enumerate(analyses):
-        kind = KINDS.index(ESTIMAND[method])
+        measure = ANALYSES.get(method).estimand
+        kind = KINDS.index(measure)
         for e, endpoint in enumerate(endpoints):
             for c, contrast in enumerate(contrasts):
                 theta = float(stats["truth"][kind, e, c].mean())
@@ -111,7 +109,7 @@ def summarize(
                     rows.append(
                         {
                             "analysis": method,
-                            "estimand": f"{ESTIMAND[method]} ({scenario.trial.estimand})",
+                            "estimand": f"{measure} ({scenario.trial.estimand})",
                             "endpoint": endpoint,
                             "contrast": contrast,
                             "n_per_arm": n,
@@ -172,33 +170,39 @@ def operating_characteristics(cell: dict[str, np.ndarray], theta: float) -> dict
 
 
 def check_analyses(scenario: Scenario, analyses: list[str]) -> None:
-    """Refuse analyses that cannot run over many replicates or do not fit the design."""
+    """Refuse analyses that are unknown, cannot run over many replicates or do not fit.
+
+    Raises:
+        MssimError: Naming the analysis and what is allowed.
+    """
+    if not analyses:
+        raise MssimError("analysis: no analysis given")
     for method in analyses:
-        if method == "mmrm":
+        entry = ANALYSES.get(method, "analysis")
+        if not entry.monte_carlo:
+            fast = [a.name for a in ANALYSES if a.monte_carlo]
             raise MssimError(
-                "trial.analysis: 'mmrm' is a single-trial analysis (statsmodels, ~0.1-0.5 s "
-                "per trial), too slow for Monte Carlo; use it with 'mssim simulate'. "
-                f"Allowed here: {', '.join(METHODS)}"
+                f"analysis: {method!r} is a single-trial analysis, too slow for Monte Carlo; "
+                f"use it with 'mssim simulate'. Allowed here: {', '.join(fast)}"
             )
-        if method not in METHODS:
-            raise MssimError(f"analysis: unknown {method!r}; allowed: {', '.join(METHODS)}")
-        if (method == "crossover") != (scenario.trial.design == "crossover"):
-            raise MssimError(f"analysis: {method!r} does not fit design {scenario.trial.design!r}")
+        problem = entry.misfit(scenario.trial.design, scenario.trial.estimand)
+        if problem:
+            raise MssimError(f"analysis: {problem}")
 
 
 def analyses_for(scenario: Scenario, single_trial: bool = False) -> list[str]:
-    """Every analysis that fits the scenario's design and estimand.
+    """Every registered analysis that fits the scenario's design and estimand.
 
     Args:
         scenario: The scenario.
-        single_trial: Include ``mmrm``, the slow single-trial mixed model.
+        single_trial: Include analyses too slow for Monte Carlo (the mixed model).
     """
-    if scenario.trial.design == "crossover":
-        return ["crossover"]
-    if scenario.trial.estimand == "composite":
-        return ["responder"]
-    methods = [m for m in METHODS if m != "crossover"]
-    return [*methods, "mmrm"] if single_trial else methods
+    trial = scenario.trial
+    return [
+        a.name
+        for a in ANALYSES
+        if (single_trial or a.monte_carlo) and a.misfit(trial.design, trial.estimand) is None
+    ]
 
 
 def estimate(

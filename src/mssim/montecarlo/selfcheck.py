@@ -19,7 +19,7 @@ from statsmodels.stats.power import TTestIndPower
 from mssim.config.load import load_scenario
 from mssim.model.engine import simulate
 from mssim.montecarlo.power import analyses_for, estimate
-from mssim.trial.designs import potential_endpoint
+from mssim.trial.estimands import potential_endpoint
 
 TRACTABLE = [
     "population.screening.enabled=false",

@@ -30,7 +30,8 @@ from mssim.config.sources import ASSUMPTION, CHANGED, STATUSES, provenance_table
 from mssim.errors import MssimError
 from mssim.files import atomic_write_bytes
 from mssim.outputs.plots import error_rates, n_for_power, power_curve
-from mssim.trial.analysis import ESTIMAND
+from mssim.registry import ANALYSES, DESIGNS
+from mssim.trial.estimands import EFFECT_MEASURES
 
 RESULT_FILES = ("power.csv", "sweep.csv", "studies.csv", "meta.csv")
 LITERATURE_FIGURES = {
@@ -40,16 +41,6 @@ LITERATURE_FIGURES = {
 }
 MAX_ROWS = 300  # longer tables are cut (the CSV beside the report has every row)
 
-ANALYSIS_WORDS = {
-    "welch_change": "Welch's t-test on change from baseline",
-    "ancova": "ANCOVA of the endpoint adjusted for baseline",
-    "ancova_cluster": "ANCOVA adjusted for baseline, SEs clustered by practitioner",
-    "responder": "difference in responder shares (improvement of at least the MCID), "
-    "Fisher's exact test",
-    "mann_whitney": "Mann-Whitney U test (probabilistic index)",
-    "crossover": "AB/BA crossover analysis adjusted for period",
-    "mmrm": "mixed model for repeated measures",
-}
 ESTIMAND_WORDS = {
     "treatment_policy": "treatment policy: outcomes whatever happens, relapses included",
     "hypothetical": "hypothetical: outcomes as if no relapse had occurred",
@@ -65,19 +56,6 @@ DROPOUT_WORDS = {
     "mar": "more often after a worsening seen at the last visit",
     "mnar": "more often with a current, unseen worsening",
 }
-INTERVENTION_WORDS = {
-    "acupuncture": "verum acupuncture",
-    "sham": "sham acupuncture",
-    "bee_venom": "bee venom acupuncture (stings)",
-    "usual_care": "usual care",
-    "waitlist": "waitlist",
-}
-UNITS = {
-    "mean_difference": "points",
-    "risk_difference": "(risk difference)",
-    "probability_index": "(probabilistic index - 1/2)",
-}
-
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
   max-width: 1100px; margin: 1.5em auto 4em; padding: 0 1.2em; color: #1b1b1b;
@@ -290,13 +268,19 @@ def _primary(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[keep]
 
 
-def _units(found: Folder, analysis: str) -> str:
-    kind = ESTIMAND.get(analysis, "mean_difference")
-    if kind == "mean_difference" and found.scenario is not None:
-        primary = found.scenario.trial.primary_endpoint
-        label = getattr(found.scenario.symptoms, primary).scale.label
+def _units(found: Folder, row: pd.Series) -> str:
+    """Units of a results row: its effect measure's, in its endpoint's instrument points."""
+    measure = str(row.estimand).split(" ")[0]
+    if measure not in EFFECT_MEASURES:
+        raise MssimError(
+            f"{found.path}: unknown effect measure {measure!r} in the results; "
+            f"allowed: {', '.join(EFFECT_MEASURES)}"
+        )
+    units = EFFECT_MEASURES[measure].units
+    if units == "points" and found.scenario is not None:
+        label = getattr(found.scenario.symptoms, row.endpoint).scale.label
         return f"{label} points"
-    return UNITS[kind]
+    return units
 
 
 # ---------------------------------------------------------------- sections
@@ -308,7 +292,7 @@ def _summary(found: Folder) -> str:
         return ""
     rows = _primary(results)
     first = rows.iloc[0]
-    units = _units(found, first.analysis)
+    units = _units(found, first)
     lines = [
         f"<p>Contrast <b>{_e(first.contrast)}</b> on <b>{_e(first.endpoint)}</b> "
         f"({_e(first.analysis)}). Effects are treatment minus comparator; a negative "
@@ -351,11 +335,7 @@ def _scenario_section(found: Folder) -> str:
     t = s.trial
     primary = getattr(s.symptoms, t.primary_endpoint)
     label = primary.scale.label
-    design = (
-        "Parallel-group trial"
-        if t.design == "parallel"
-        else f"AB/BA crossover with a {t.washout_weeks}-week washout"
-    )
+    design = DESIGNS.get(t.design).describe(t)
     ratio = ":".join(str(v) for v in s.allocation_ratio().values())
     randomization = {
         "simple": "simple randomization",
@@ -363,12 +343,7 @@ def _scenario_section(found: Folder) -> str:
         "stratified": f"permuted blocks of {t.block_size} stratified by {t.stratify_by}",
     }[t.randomization]
     visits = ", ".join(str(w) for w in t.visit_weeks())
-    if t.design == "crossover":
-        endpoint = f"score at the end of each {t.weeks}-week period"
-    elif t.endpoint == "change":
-        endpoint = f"change from baseline to week {t.weeks}"
-    else:
-        endpoint = "mean of the post-baseline visits minus baseline"
+    endpoint = DESIGNS.get(t.design).endpoint_wording(t)
     scr = s.population.screening
     if scr.enabled:
         scale = getattr(s.symptoms, scr.symptom).scale.label
@@ -399,7 +374,7 @@ def _scenario_section(found: Folder) -> str:
         "untreated RRMS.",
         f"<b>Screening:</b> {_e(screening)}",
         f"<b>Dropout:</b> {_e(dropout)}.",
-        f"<b>Analysis:</b> {_e(ANALYSIS_WORDS.get(t.analysis, t.analysis))}; "
+        f"<b>Analysis:</b> {_e(ANALYSES.get(t.analysis).wording)}; "
         f"{_e(MISSING_WORDS[t.missing_data])}; two-sided alpha = {t.alpha:g}; "
         f"multiplicity: {_e(t.multiplicity)}.",
         f"<b>Estimand:</b> {_e(ESTIMAND_WORDS[t.estimand])}.",
@@ -407,8 +382,8 @@ def _scenario_section(found: Folder) -> str:
     arms = []
     for name, arm in s.arms.items():
         specific, nonspecific = s.effect_points(name, t.primary_endpoint)
-        kind = INTERVENTION_WORDS[arm.intervention]
-        if arm.intervention == "sham":
+        kind = arm.kind.label
+        if arm.kind.sham:
             kind = f"{arm.sham_type.replace('_', '-')} {kind}"
         schedule = (
             f"{arm.sessions_per_week:g}/week x {arm.weeks} weeks = {arm.n_sessions()} sessions"
@@ -562,7 +537,7 @@ def _results_section(found: Folder) -> str:
     body = (
         f"<p>One row per design point{' and cell' if fields else ''}"
         f"{' (first contrast: ' + _e(first.contrast) + ')' if 'contrast' not in keys else ''}. "
-        f"Effects in {_e(_units(found, first.analysis))}, treatment minus comparator. "
+        f"Effects in {_e(_units(found, first))}, treatment minus comparator. "
         "Type S: share of significant results with the wrong sign. Exaggeration: mean "
         "|estimate| of significant results over |true effect|. Wilson intervals of power are "
         "drawn as bands in the power curve and listed in the CSV.</p>" + _table(table, wide=True)

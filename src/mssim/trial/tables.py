@@ -16,8 +16,10 @@ from mssim.model.behaviour import bang_index
 from mssim.model.interventions import GUESS_DONT_KNOW, GUESS_SHAM, GUESS_VERUM
 from mssim.model.outcomes import NEVER, Outcomes
 from mssim.model.population import MS_TYPES
-from mssim.trial import analysis
-from mssim.trial.designs import analyse, contrast_regimens, randomize, trial_data
+from mssim.registry import ANALYSES
+from mssim.trial.analyses.analysis import analyse
+from mssim.trial.data import trial_data
+from mssim.trial.randomization import contrast_regimens, randomize
 
 GUESS_NAMES = {GUESS_SHAM: "sham", GUESS_DONT_KNOW: "don't know", GUESS_VERUM: "verum"}
 
@@ -141,7 +143,7 @@ def _arms(scenario: Scenario, patients: pd.DataFrame) -> pd.DataFrame:
         first = name.split(" then ")[0]
         arm = scenario.arms[first]
         codes = group.guess.map({v: k for k, v in GUESS_NAMES.items()}).to_numpy()
-        needled = arm.intervention in ("acupuncture", "sham", "bee_venom")
+        needled = arm.kind.needled
         rows.append(
             {
                 "arm": name,
@@ -151,7 +153,7 @@ def _arms(scenario: Scenario, patients: pd.DataFrame) -> pd.DataFrame:
                 "dropped_out": int(group.dropped_out.sum()),
                 "relapses": int(group.relapses.sum()),
                 "adverse_events": int(group.filter(like="ae_").to_numpy().sum()),
-                "bang_index": bang_index(codes, arm.intervention != "sham") if needled else np.nan,
+                "bang_index": bang_index(codes, not arm.kind.sham) if needled else np.nan,
             }
         )
     return pd.DataFrame(rows)
@@ -167,35 +169,15 @@ def analysis_table(scenario: Scenario, outcomes: Outcomes, methods: list[str]) -
         data = trial_data(scenario, outcomes, alloc, endpoint, n)
         for (g_t, g_c), contrast in zip(contrast_regimens(scenario), names, strict=True):
             for method in methods:
-                if method == "mmrm":
-                    est = analysis.mmrm(_long_frame(outcomes, data, endpoint, g_t, g_c))
-                else:
-                    est = analyse(method, data, g_t, g_c, scenario.trial.alpha)
+                est = analyse(method, data, g_t, g_c, scenario.trial.alpha)
                 frame = est.to_frame().iloc[0]
                 rows.append(
                     {
                         "endpoint": endpoint,
                         "contrast": contrast,
                         "method": method,
-                        "estimand": f"{analysis.ESTIMAND[method]} ({scenario.trial.estimand})",
+                        "estimand": f"{ANALYSES.get(method).estimand} ({scenario.trial.estimand})",
                         **frame.to_dict(),
                     }
                 )
     return pd.DataFrame(rows)
-
-
-def _long_frame(
-    outcomes: Outcomes, data: object, endpoint: str, g_t: int, g_c: int
-) -> pd.DataFrame:
-    """Long visit data of one contrast for the single-trial mixed model."""
-    k = outcomes.tracked.index(endpoint)
-    alloc = data.regimen[0]
-    n = len(alloc)
-    scores = outcomes.scores[0, np.arange(n), alloc, :, k]
-    dropout = outcomes.dropout_day[0, np.arange(n), alloc]
-    rows = []
-    for i in np.flatnonzero((alloc == g_t) | (alloc == g_c)):
-        for v, day in enumerate(outcomes.visit_days[1:], start=1):
-            if day < dropout[i]:
-                rows.append((i, int(alloc[i] == g_t), day // 7, scores[i, 0], scores[i, v]))
-    return pd.DataFrame(rows, columns=["patient_id", "arm", "visit", "baseline", "value"])

@@ -29,7 +29,7 @@ from mssim.config.load import load_scenario, with_overrides
 from mssim.config.scenario import Scenario
 from mssim.model.engine import one_trial_run
 from mssim.model.outcomes import Outcomes
-from mssim.trial.designs import randomize, total_patients
+from mssim.trial.randomization import randomize, total_patients
 from mssim.trial.tables import GUESS_NAMES
 
 

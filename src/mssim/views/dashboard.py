@@ -34,8 +34,8 @@ from mssim.literature.meta import forest_plot
 from mssim.montecarlo.parallel import chunk_ranges
 from mssim.montecarlo.power import chunk_statistics, summarize
 from mssim.outputs.plots import arm_trajectories, estimate_distribution
-from mssim.trial.analysis import ESTIMAND
-from mssim.trial.designs import true_effects
+from mssim.registry import ANALYSES
+from mssim.trial.estimands import true_effects
 from mssim.trial.tables import analysis_table, tables
 from mssim.views.abm import TrialModel
 
@@ -130,7 +130,7 @@ def build_scenario(base: Scenario, settings: Settings) -> Scenario:
 
 def effect_units(scenario: Scenario) -> str:
     """Units of the primary analysis' estimate, for labels."""
-    kind = ESTIMAND[scenario.trial.analysis]
+    kind = ANALYSES.get(scenario.trial.analysis).estimand
     if kind == "mean_difference":
         sym = getattr(scenario.symptoms, scenario.trial.primary_endpoint)
         return f"{sym.instrument.upper()} points"
@@ -159,7 +159,7 @@ def one_trial(scenario: Scenario, n_per_arm: int) -> OneTrial:
     method = scenario.trial.analysis
     result = analysis_table(scenario, outcomes, [method]).iloc[0]
     effects = true_effects(scenario, outcomes, scenario.trial.primary_endpoint)
-    truth = float(effects[ESTIMAND[method]][0, 0])
+    truth = float(effects[ANALYSES.get(method).estimand][0, 0])
     return OneTrial(tables(scenario, outcomes).daily, result, truth)
 
 

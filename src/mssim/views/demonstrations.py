@@ -31,14 +31,11 @@ from mssim.literature.field import trial_scenario
 from mssim.model.engine import simulate
 from mssim.montecarlo.power import chunk_statistics, estimate, summarize
 from mssim.outputs.plots import power_curve
-from mssim.trial.analysis import adjust_pvalues, welch_change
-from mssim.trial.designs import (
-    contrast_regimens,
-    endpoint_visits,
-    randomize,
-    total_patients,
-    trial_data,
-)
+from mssim.trial.analyses.welch import welch_change
+from mssim.trial.data import trial_data
+from mssim.trial.endpoints import primary_visit
+from mssim.trial.multiplicity import adjust_pvalues
+from mssim.trial.randomization import contrast_regimens, randomize, total_patients
 
 MISSING_DATA = ("complete_case", "locf", "bocf")
 EXTRA_SYMPTOMS = ("spasticity", "bladder", "cognition")  # off by default; each adds an endpoint
@@ -211,7 +208,7 @@ def regression_to_the_mean(
     for screening in (True, False):
         variant = with_overrides(base, [f"population.screening.enabled={str(screening).lower()}"])
         outcomes = simulate(variant, np.arange(replicates), n_patients, track=[symptom])
-        primary, _ = endpoint_visits(variant, outcomes.visit_days)
+        primary = primary_visit(outcomes.visit_days, 7 * variant.trial.weeks)
         scores = outcomes.scores[..., 0]  # (R, N, regimens, visits)
         entry = outcomes.cohort.screening_score[..., None]
         for g, regimen in enumerate(outcomes.regimens):

@@ -1,0 +1,107 @@
+"""The data one trial observes, summarized into one endpoint.
+
+The allocated regimen's visit scores, after dropout, the estimand strategy and
+the missing-data rule; the design says how visits become the endpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mssim.config.scenario import Scenario
+from mssim.model.outcomes import Outcomes
+from mssim.registry import DESIGNS
+from mssim.trial.estimands import relapsed_by
+from mssim.trial.missing import bocf, locf
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """One endpoint of a set of replicate trials, ready for the analyses.
+
+    Arrays are (R, N) over the enrolled patients (N = this design point's size).
+
+    Attributes:
+        regimen: Allocated regimen index.
+        baseline: Baseline score (instrument points).
+        outcome: Endpoint score (instrument points; crossover: period 1).
+        change: Outcome minus baseline.
+        responded: Improvement of at least the MCID (and no relapse if composite).
+        observed: The endpoint is observed (after the missing-data rule).
+        cluster: Practitioner id (-1 for unneedled arms).
+        period2: Crossover period-2 score (NaN for parallel designs).
+        dropped_out: Dropped out before the endpoint visit.
+        scores: Visit scores after the missing-data rule, (R, N, visits).
+        seen: The visit counts as observed (dropout, estimand strategy and the
+            missing-data rule applied), (R, N, visits).
+        visit_weeks: Visit weeks, baseline (0) first.
+    """
+
+    regimen: np.ndarray
+    baseline: np.ndarray
+    outcome: np.ndarray
+    change: np.ndarray
+    responded: np.ndarray
+    observed: np.ndarray
+    cluster: np.ndarray
+    period2: np.ndarray
+    dropped_out: np.ndarray
+    scores: np.ndarray
+    seen: np.ndarray
+    visit_weeks: np.ndarray
+
+    def contrast(self, treatment: int, comparator: int) -> tuple[np.ndarray, np.ndarray]:
+        """(analysed, in treatment arm) masks, (R, N), for a contrast of two regimens."""
+        in_contrast = (self.regimen == treatment) | (self.regimen == comparator)
+        return self.observed & in_contrast, self.regimen == treatment
+
+
+def trial_data(
+    scenario: Scenario, outcomes: Outcomes, allocation: np.ndarray, endpoint: str, n: int
+) -> TrialData:
+    """The observed data of the first ``n`` enrolled patients of each replicate."""
+    sc, trial = scenario, scenario.trial
+    k = outcomes.tracked.index(endpoint)
+    pick = allocation[:, :n, None]
+
+    def allocated(a: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(a[:, :n], pick, axis=2)[:, :, 0]
+
+    scores = np.stack(
+        [allocated(outcomes.scores[..., v, k]) for v in range(len(outcomes.visit_days))], axis=-1
+    )
+    dropout = allocated(outcomes.dropout_day)
+    seen = outcomes.visit_days[None, None, :] < dropout[..., None]
+    if trial.estimand == "hypothetical":
+        onsets = outcomes.relapse_onsets[:, :n]
+        first = np.where(onsets >= 1, onsets, np.iinfo(np.int64).max).min(axis=-1)
+        seen &= outcomes.visit_days[None, None, :] < first[..., None]
+    if trial.missing_data == "locf":
+        scores, seen = locf(scores, seen)
+    elif trial.missing_data == "bocf":
+        scores, seen = bocf(scores, seen)
+    primary = 7 * trial.weeks
+    cluster = allocated(outcomes.responses.practitioner)
+    design = DESIGNS.get(trial.design)
+    outcome, period2, observed = design.observe(sc, scores, seen, outcomes.visit_days)
+    baseline = scores[..., 0]
+    change = outcome - baseline
+    responded = change <= -getattr(sc.symptoms, endpoint).mcid
+    if trial.estimand == "composite":
+        responded &= ~relapsed_by(outcomes, primary)[:, :n]
+    return TrialData(
+        regimen=allocation[:, :n],
+        baseline=baseline,
+        outcome=outcome,
+        change=change,
+        responded=responded,
+        observed=observed,
+        cluster=cluster,
+        period2=period2,
+        dropped_out=dropout <= primary,
+        scores=scores,
+        seen=seen,
+        visit_weeks=outcomes.visit_days // 7,
+    )

@@ -1,0 +1,115 @@
+"""Estimands: the counterfactual true effect of each contrast.
+
+Every patient has potential outcomes under every regimen, from the same noise.
+The true effect averages them over every enrolled patient, before any
+allocation or missingness, with the same endpoint definition the observed data
+use. Under the hypothetical strategy it uses the outcomes had no relapse
+happened.
+
+:data:`EFFECT_MEASURES` is the one list of effect measures (what an analysis
+estimates): each has its truth and its units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from mssim.config.scenario import Scenario
+from mssim.model.outcomes import Outcomes
+from mssim.registry import DESIGNS
+from mssim.trial.randomization import contrast_regimens
+
+
+def potential_endpoint(
+    scenario: Scenario, outcomes: Outcomes, endpoint: str, no_relapse: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Endpoint under every regimen, without missingness: (change, responded).
+
+    Shapes (R, N, regimens). For a crossover, ``change`` holds the period-1
+    score (the contrast of period-1 scores is the parallel-group effect).
+    """
+    k = outcomes.tracked.index(endpoint)
+    scores = outcomes.scores_no_relapse if no_relapse else outcomes.scores
+    design = DESIGNS.get(scenario.trial.design)
+    change, responded = design.potential(scenario, endpoint, scores[..., k], outcomes.visit_days)
+    if scenario.trial.estimand == "composite":
+        responded &= ~relapsed_by(outcomes, 7 * scenario.trial.weeks)[..., None]
+    return change, responded
+
+
+def relapsed_by(outcomes: Outcomes, day: int) -> np.ndarray:
+    """A relapse began after randomization and on or before ``day``, (R, N)."""
+    onsets = outcomes.relapse_onsets
+    return ((onsets >= 1) & (onsets <= day)).any(axis=-1)
+
+
+def true_effects(scenario: Scenario, outcomes: Outcomes, endpoint: str) -> dict[str, np.ndarray]:
+    """Per-replicate true effect of each contrast, by estimand kind.
+
+    The effect averages the potential outcomes of every enrolled patient (no
+    allocation, no missingness); under the hypothetical strategy the outcomes
+    had no relapse happened.
+
+    Returns:
+        ``{effect measure name: (R, contrasts)}`` for every measure in
+        :data:`EFFECT_MEASURES`.
+    """
+    hypothetical = scenario.trial.estimand == "hypothetical"
+    change, responded = potential_endpoint(scenario, outcomes, endpoint, no_relapse=hypothetical)
+    pairs = contrast_regimens(scenario)
+    return {
+        name: np.stack([measure.truth(change, responded, a, b) for a, b in pairs], 1)
+        for name, measure in EFFECT_MEASURES.items()
+    }
+
+
+def _probability_index(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """P(X > Y) + P(X = Y) / 2 - 1/2 over all pairs, per replicate row."""
+    out = np.empty(len(x))
+    for r in range(len(x)):
+        ys = np.sort(y[r])
+        below = np.searchsorted(ys, x[r], side="left")
+        ties = np.searchsorted(ys, x[r], side="right") - below
+        out[r] = (below.sum() + 0.5 * ties.sum()) / (x.shape[1] * y.shape[1]) - 0.5
+    return out
+
+
+@dataclass(frozen=True)
+class EffectMeasure:
+    """What an analysis estimates, and how its truth is computed.
+
+    Attributes:
+        name: As in ``power.csv``'s ``estimand`` column.
+        units: Units for tables and axis labels (``points`` means instrument points).
+        truth: ``(change, responded, a, b)`` -> per-replicate true effect of regimen
+            ``a`` minus ``b``; arrays are (R, N, regimens).
+    """
+
+    name: str
+    units: str
+    truth: Callable[[np.ndarray, np.ndarray, int, int], np.ndarray]
+
+
+EFFECT_MEASURES: dict[str, EffectMeasure] = {
+    m.name: m
+    for m in (
+        EffectMeasure(
+            "mean_difference",
+            "points",
+            lambda change, responded, a, b: (change[..., a] - change[..., b]).mean(1),
+        ),
+        EffectMeasure(
+            "risk_difference",
+            "(risk difference)",
+            lambda change, responded, a, b: responded[..., a].mean(1) - responded[..., b].mean(1),
+        ),
+        EffectMeasure(
+            "probability_index",
+            "(probabilistic index - 1/2)",
+            lambda change, responded, a, b: _probability_index(change[..., a], change[..., b]),
+        ),
+    )
+}
