@@ -13,7 +13,7 @@ from mssim.commands.simulate import simulate_one_trial
 from mssim.config.load import load_scenario
 from mssim.errors import MssimError
 from mssim.model.engine import one_trial_run
-from mssim.trial.randomization import total_patients
+from mssim.trial.randomization import randomized, total_patients
 from mssim.trial.tables import tables
 from mssim.views.abm import PatientAgent, PractitionerAgent, TrialModel
 
@@ -21,6 +21,12 @@ SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.toml"))
 # Heavy dropout and frequent relapses, so the identity covers both paths.
 EVENTFUL = ["dropout.rate=0.5", "relapses.annual_rate={rrms=3.0, spms=3.0, ppms=3.0}"]
 N = 8
+
+
+def _ran(model):
+    """The trial of a Mesa model stepped to its last day."""
+    model.run()
+    return model.trials()
 
 
 def _ids(paths):
@@ -55,7 +61,7 @@ def test_crossover_is_covered():
 
 def test_mar_dropout_is_identical_too():
     scenario = load_scenario(None, [*EVENTFUL, "dropout.mechanism=mar"])
-    mesa_tables = tables(scenario, TrialModel(scenario=scenario, n_per_arm=N).run())
+    mesa_tables = tables(_ran(TrialModel(scenario=scenario, n_per_arm=N)))
     _, vec_tables = simulate_one_trial(scenario, N, engine="vectorized")
     pd.testing.assert_frame_equal(mesa_tables.daily, vec_tables.daily, check_exact=True)
     pd.testing.assert_frame_equal(mesa_tables.patients, vec_tables.patients, check_exact=True)
@@ -63,23 +69,25 @@ def test_mar_dropout_is_identical_too():
 
 def test_another_seed_gives_other_tables():
     scenario = load_scenario()
-    a = tables(scenario, TrialModel(scenario=scenario, n_per_arm=N, seed=1).run())
-    b = tables(scenario, TrialModel(scenario=scenario, n_per_arm=N, seed=2).run())
+    a = tables(_ran(TrialModel(scenario=scenario, n_per_arm=N, seed=1)))
+    b = tables(_ran(TrialModel(scenario=scenario, n_per_arm=N, seed=2)))
     assert not a.daily.latent.equals(b.daily.latent)
     assert not a.patients.baseline.equals(b.patients.baseline)
 
 
 def test_replicate_matches_engine_replicate():
     scenario = load_scenario()
-    via_mesa = tables(scenario, TrialModel(scenario=scenario, n_per_arm=N, replicate=3).run())
+    via_mesa = tables(_ran(TrialModel(scenario=scenario, n_per_arm=N, replicate=3)))
     direct = tables(
-        scenario, one_trial_run(scenario, total_patients(scenario, N), replicate=3).run()
+        randomized(
+            scenario, one_trial_run(scenario, total_patients(scenario, N), replicate=3).run()
+        )
     )
     pd.testing.assert_frame_equal(via_mesa.daily, direct.daily, check_exact=True)
 
 
 def test_agents_expose_the_trial_tables(model):
-    t = tables(model.scenario, model.outcomes())
+    t = tables(model.trials())
     pat = t.patients.set_index("patient_id")
     assert len(model.patient_agents) == len(pat) == 2 * N
     assert model.day == model.scenario.horizon_days() and not model.running
@@ -141,7 +149,7 @@ def test_randomized_at_baseline_and_collected_daily(model):
     assert len(frame) == model.steps
     assert frame.day.tolist() == list(range(model.run_.first_day, model.day + 1))
     assert frame.in_trial.iloc[-1] == sum(not p.dropped_out for p in model.patient_agents)
-    t = tables(model.scenario, model.outcomes())
+    t = tables(model.trials())
     daily = t.daily[t.daily.symptom == model.primary]
     for arm in model.scenario.arms:
         expected = daily[daily.arm == arm].groupby("day").latent.mean()

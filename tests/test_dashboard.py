@@ -18,7 +18,7 @@ from mssim.config.load import load_scenario
 from mssim.errors import MssimError
 from mssim.model.engine import one_trial_run
 from mssim.montecarlo.power import estimate
-from mssim.trial.randomization import total_patients
+from mssim.trial.randomization import randomized, total_patients
 from mssim.trial.tables import analysis_table
 from mssim.views import dashboard
 
@@ -83,9 +83,8 @@ def test_invalid_settings_are_messages(base, settings):
 def test_one_trial_is_the_engines_trial(base, settings):
     scenario = dashboard.build_scenario(base, settings)
     trial = dashboard.one_trial(scenario, 10)
-    engine = analysis_table(
-        scenario, one_trial_run(scenario, total_patients(scenario, 10)).run(), ["ancova"]
-    ).iloc[0]
+    outcomes = one_trial_run(scenario, total_patients(scenario, 10)).run()
+    engine = analysis_table(randomized(scenario, outcomes), ["ancova"]).iloc[0]
     assert trial.result.estimate == engine.estimate
     assert trial.result.ci_low < trial.result.estimate < trial.result.ci_high
     assert set(trial.daily.arm) == {"acupuncture", "sham"} and np.isfinite(trial.truth)

@@ -127,7 +127,7 @@ ENDPOINTS: Registry[Any] = Registry("endpoint", "mssim.trial.endpoints")
 DESIGNS: Registry[Any] = Registry("design", "mssim.trial.designs")
 ANALYSES: Registry[Any] = Registry("analysis", "mssim.trial.analyses")
 
-_PLUGINS: dict[str, str] = {}  # spec -> sha256 of the plug-in's source (provenance)
+_PLUGINS: dict[str, str] = {}  # file path or module -> sha256 of its source (provenance)
 
 
 def load_plugin(spec: str) -> None:
@@ -141,10 +141,12 @@ def load_plugin(spec: str) -> None:
     Raises:
         MssimError: If the file or module cannot be found, or importing it fails.
     """
-    if spec in _PLUGINS:
-        return
     path = Path(spec)
-    if spec.endswith(".py") or path.is_file():
+    is_file = spec.endswith(".py") or path.is_file()
+    key = str(path.resolve()) if is_file else spec
+    if key in _PLUGINS:
+        return
+    if is_file:
         if not path.is_file():
             raise MssimError(f"--plugin: no such file {spec!r}")
         name = "mssim_plugin_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
@@ -169,9 +171,13 @@ def load_plugin(spec: str) -> None:
         raise MssimError(
             f"--plugin {spec}: importing it failed: {type(err).__name__}: {err}"
         ) from None
-    _PLUGINS[spec] = hashlib.sha256(source).hexdigest()
+    _PLUGINS[key] = hashlib.sha256(source).hexdigest()
 
 
 def loaded_plugins() -> dict[str, str]:
-    """Plug-ins loaded in this process: spec -> SHA-256 of its source."""
+    """Plug-ins loaded in this process, each with the SHA-256 of its source.
+
+    Keys are absolute file paths or module names. Worker processes load the same
+    plug-ins before running a task.
+    """
     return dict(_PLUGINS)

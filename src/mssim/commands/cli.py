@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from mssim import __version__
-from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml
+from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml, with_overrides
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
+from mssim.registry import load_plugin
 
 EXAMPLES = """\
 examples:
@@ -115,7 +116,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     scenario = _load(args)
     if args.seed is not None:
-        scenario = scenario.model_copy(update={"seed": args.seed})
+        scenario = with_overrides(scenario, values={"seed": args.seed}, source="--seed")
     out = write_one_trial(scenario, args.n, Path(args.out), args.analysis, args.engine)
     print(f"wrote one simulated trial to {out}/")
     return 0
@@ -362,6 +363,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicates", type=_positive, default=1000, help="trials per check")
     p.add_argument("--jobs", type=_positive, default=2, help="parallel workers")
     p.set_defaults(func=cmd_selfcheck)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--plugin",
+            dest="plugins",
+            action="append",
+            default=[],
+            metavar="MODULE_OR_FILE",
+            help="load a plug-in that registers analyses, endpoints, designs or "
+            "intervention kinds (repeatable)",
+        )
     return parser
 
 
@@ -382,6 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("always", FutureWarning)
             warnings.showwarning = _show_warning
+            for spec in getattr(args, "plugins", []):
+                load_plugin(spec)
             return func(args)
     except MssimError as err:
         print(f"mssim: error: {err}", file=sys.stderr)

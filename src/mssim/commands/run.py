@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from mssim.config.load import with_overrides
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_table
-from mssim.montecarlo.power import SampleSize, estimate, solve_n
+from mssim.montecarlo.power import SampleSize, check_analyses, estimate, solve_n
 from mssim.outputs.plots import power_curve
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
@@ -81,12 +82,11 @@ def run_power(
     Returns:
         The results folder.
     """
-    if seed is not None:
-        scenario = scenario.model_copy(update={"seed": seed})
-    if target is not None:
-        scenario = scenario.model_copy(
-            update={"power": scenario.power.model_copy(update={"target": target})}
-        )
+    flags = {"seed": seed, "power.target": target}
+    given = {field: value for field, value in flags.items() if value is not None}
+    if given:
+        scenario = with_overrides(scenario, values=given, source="command-line flags")
+    check_analyses(scenario, analyses or [scenario.trial.analysis])  # before any folder
     out = Path(out) if out is not None else resumable_folder(scenario)
     out.mkdir(parents=True, exist_ok=True)
     prov = Provenance(scenario)

@@ -14,19 +14,19 @@ from mssim.model.engine import one_trial_run
 from mssim.montecarlo.power import analyses_for
 from mssim.outputs.plots import patient_trajectories
 from mssim.outputs.provenance import Provenance
-from mssim.trial.randomization import total_patients
-from mssim.trial.tables import analysis_table, tables
+from mssim.trial.randomization import Trials, randomized, total_patients
+from mssim.trial.tables import TrialTables, analysis_table, tables
 
 ENGINES = ("vectorized", "mesa")
 
 
 def simulate_one_trial(
     scenario: Scenario, n_per_arm: int | None = None, engine: str = "vectorized"
-) -> tuple[object, object]:
+) -> tuple[Trials, TrialTables]:
     """Simulate replicate 0 of the scenario's seed with the chosen engine.
 
     Returns:
-        (outcomes, tables) of the trial.
+        (the randomized trial, its tidy tables).
     """
     n = n_per_arm or scenario.trial.n_per_arm
     if engine == "mesa":
@@ -34,12 +34,12 @@ def simulate_one_trial(
 
         model = TrialModel(scenario=scenario, n_per_arm=n)
         model.run()
-        outcomes = model.outcomes()
+        trials = model.trials()
     elif engine == "vectorized":
-        outcomes = one_trial_run(scenario, total_patients(scenario, n)).run()
+        trials = randomized(scenario, one_trial_run(scenario, total_patients(scenario, n)).run())
     else:
         raise MssimError(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
-    return outcomes, tables(scenario, outcomes)
+    return trials, tables(trials)
 
 
 def write_one_trial(
@@ -76,8 +76,8 @@ def write_one_trial(
                 + ", ".join([*methods, "all"])
             )
     prov = Provenance(scenario)
-    outcomes, t = simulate_one_trial(scenario, n_per_arm, engine)
-    result = analysis_table(scenario, outcomes, chosen)
+    trials, t = simulate_one_trial(scenario, n_per_arm, engine)
+    result = analysis_table(trials, chosen)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:

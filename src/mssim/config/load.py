@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
+from mssim.registry import ANALYSES, DESIGNS, ENDPOINTS, INSTRUMENTS, INTERVENTIONS
 
 EMBEDDED = "<embedded default>"
 #: Old keys that still work for one release: old dotted key -> new dotted key.
@@ -266,8 +267,24 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
+#: (model in the schema, field) -> the registry whose names the field takes.
+REGISTERED_FIELDS = {
+    ("Symptom", "instrument"): INSTRUMENTS,
+    ("Arm", "intervention"): INTERVENTIONS,
+    ("Trial", "design"): DESIGNS,
+    ("Trial", "endpoint"): ENDPOINTS,
+    ("Trial", "analysis"): ANALYSES,
+}
+
+
 def json_schema() -> dict[str, Any]:
-    """JSON Schema of scenario files, for editors."""
+    """JSON Schema of scenario files, for editors.
+
+    Fields that take a registered name list the names registered now (built-in
+    and from loaded plug-ins) as an enum.
+    """
     schema = Scenario.model_json_schema()
     schema["title"] = "mssim scenario"
+    for (model, field), registry in REGISTERED_FIELDS.items():
+        schema["$defs"][model]["properties"][field]["enum"] = registry.names()
     return schema

@@ -292,8 +292,10 @@ def source_of(path: str, scenario: Scenario) -> Source | None:
 
 
 def default_leaves(scenario: Scenario) -> dict[str, Any]:
-    """Packaged defaults at every path, each symptom on its chosen instrument and each
-    arm defaulted by its intervention.
+    """Packaged defaults at every path.
+
+    Each symptom's defaults are those of the instrument it is scored on, and each
+    arm's those of its intervention kind.
     """
     table = Scenario().model_dump(mode="python")
     for name in table["symptoms"]:

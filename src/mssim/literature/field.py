@@ -418,7 +418,7 @@ def simulate_field(
     publication = publication or Publication()
     _check_inputs(n_studies, sizes, publication, open_label_share)
     if seed is not None:
-        scenario = scenario.model_copy(update={"seed": seed})
+        scenario = with_overrides(scenario, values={"seed": seed}, source="seed")
     rng = _field_rng(scenario.seed)
     if isinstance(sizes, tuple) and len(sizes) == 2:
         low, high = np.log(sizes[0]), np.log(sizes[1])

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from mssim.errors import MssimError
 from mssim.files import atomic_write_bytes
+from mssim.registry import load_plugin, loaded_plugins
 
 BACKENDS = ("threads", "processes", "dask")
 ChunkResult = dict[str, np.ndarray]
@@ -185,10 +186,17 @@ def run_chunks(
 
 
 class _indexed:
-    """Wrap a task so results come back with their chunk index."""
+    """Wrap a task so results come back with their chunk index.
+
+    The plug-ins loaded here are loaded in the worker too (a worker process or
+    a Dask worker starts without them), so registered names resolve the same.
+    """
 
     def __init__(self, task: Callable[[np.ndarray], ChunkResult]) -> None:
         self.task = task
+        self.plugins = tuple(loaded_plugins())
 
     def __call__(self, index: int, replicates: np.ndarray) -> tuple[int, ChunkResult]:
+        for spec in self.plugins:
+            load_plugin(spec)
         return index, self.task(replicates)

@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from mssim.config.load import with_overrides
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.model.engine import simulate
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
-from mssim.registry import ANALYSES
+from mssim.registry import ANALYSES, loaded_plugins
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.data import trial_data
 from mssim.trial.estimands import EFFECT_MEASURES, true_effects
@@ -240,7 +241,7 @@ def estimate(
         bias, RMSE, coverage, type S, exaggeration and their MCSEs.
     """
     if seed is not None:
-        scenario = scenario.model_copy(update={"seed": seed})
+        scenario = with_overrides(scenario, values={"seed": seed}, source="seed")
     n_values = sorted(set(n_per_arm or scenario.power.n_per_arm))
     reps = replicates or scenario.power.replicates
     methods = analyses or [scenario.trial.analysis]
@@ -253,6 +254,7 @@ def estimate(
             "replicates": reps,
             "analyses": methods,
             "chunk": size,
+            "plugins": loaded_plugins(),
         }
     )
     checkpoints = Checkpoints(None if out is None else Path(out), key)

@@ -38,6 +38,7 @@ from mssim.montecarlo.parallel import (
     run_key,
 )
 from mssim.montecarlo.power import check_analyses, chunk_statistics, summarize
+from mssim.registry import loaded_plugins
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
 _GRID_HELP = "allowed: --grid dotted.field=v1,v2,... with numbers, e.g. dropout.rate=0.1,0.2"
@@ -264,6 +265,7 @@ def run_sweep(
                         "replicates": reps,
                         "analyses": methods,
                         "chunk": size,
+                        "plugins": loaded_plugins(),
                     }
                 ),
             )

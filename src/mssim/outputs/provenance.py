@@ -16,6 +16,7 @@ import numpy as np
 from mssim import __version__
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes
+from mssim.registry import loaded_plugins
 
 
 def git_commit() -> str | None:
@@ -69,6 +70,7 @@ class Provenance:
             "python": platform.python_version(),
             "numpy": np.__version__,
             "platform": platform.platform(),
+            "plugins": loaded_plugins(),
             **self.extra,
             "scenario": self.scenario.model_dump(mode="json"),
         }

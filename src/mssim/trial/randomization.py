@@ -8,6 +8,8 @@ outcomes; nothing downstream re-randomizes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import ndtr
 
@@ -83,3 +85,26 @@ def _strata(scenario: Scenario, outcomes: Outcomes) -> np.ndarray:
 def contrast_regimens(scenario: Scenario) -> list[tuple[int, int]]:
     """(treatment, comparator) regimen indices of each contrast (the design decides)."""
     return DESIGNS.get(scenario.trial.design).contrast_regimens(scenario)
+
+
+@dataclass(frozen=True)
+class Trials:
+    """Replicate trials: every patient's outcomes under every regimen, and the allocation.
+
+    Built once by :func:`randomized` and passed on, so nothing downstream
+    re-randomizes.
+
+    Attributes:
+        scenario: The scenario.
+        outcomes: The engine's outcomes (potential outcomes under every regimen).
+        allocation: Regimen index of every enrolled patient, (R, N).
+    """
+
+    scenario: Scenario
+    outcomes: Outcomes
+    allocation: np.ndarray
+
+
+def randomized(scenario: Scenario, outcomes: Outcomes) -> Trials:
+    """Randomize the enrolled patients of simulated outcomes into trials."""
+    return Trials(scenario, outcomes, randomize(scenario, outcomes))

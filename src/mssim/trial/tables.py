@@ -19,7 +19,7 @@ from mssim.model.population import MS_TYPES
 from mssim.registry import ANALYSES
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.data import trial_data
-from mssim.trial.randomization import contrast_regimens, randomize
+from mssim.trial.randomization import Trials, contrast_regimens
 
 GUESS_NAMES = {GUESS_SHAM: "sham", GUESS_DONT_KNOW: "don't know", GUESS_VERUM: "verum"}
 
@@ -36,9 +36,9 @@ class TrialTables:
     arms: pd.DataFrame
 
 
-def tables(scenario: Scenario, outcomes: Outcomes) -> TrialTables:
-    """Tidy tables of the first replicate in ``outcomes`` (observed regimen only)."""
-    alloc = randomize(scenario, outcomes)[0]
+def tables(trials: Trials) -> TrialTables:
+    """Tidy tables of the first replicate trial (observed regimen only)."""
+    scenario, outcomes, alloc = trials.scenario, trials.outcomes, trials.allocation[0]
     n = len(alloc)
     rows = np.arange(n)
     names = [r.name for r in outcomes.regimens]
@@ -159,9 +159,10 @@ def _arms(scenario: Scenario, patients: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def analysis_table(scenario: Scenario, outcomes: Outcomes, methods: list[str]) -> pd.DataFrame:
-    """One row per (endpoint, contrast, method) for the first replicate."""
-    alloc = randomize(scenario, outcomes)
+def analysis_table(trials: Trials, methods: list[str]) -> pd.DataFrame:
+    """One row per (endpoint, contrast, method) for the first replicate trial."""
+    scenario, outcomes = trials.scenario, trials.outcomes
+    alloc = trials.allocation[:1]
     n = alloc.shape[1]
     rows = []
     names = [f"{a} - {b}" for a, b in scenario.contrasts()]

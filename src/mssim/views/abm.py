@@ -5,7 +5,7 @@
 once per Mesa step, so every Mesa step is one trial day. The dynamics are not
 written again here (ARCHITECTURE invariant 3): agents only *read* the run's
 arrays at their own row and allocated regimen, so
-``trial_tables.tables(scenario, model.outcomes())`` equals the vectorized
+``tables(model.trials())`` equals the vectorized
 engine's tables for the same seed and replicate, exactly.
 
 Timeline: the first step simulates the first run-in day (before baseline),
@@ -29,7 +29,7 @@ from mssim.config.load import load_scenario, with_overrides
 from mssim.config.scenario import Scenario
 from mssim.model.engine import one_trial_run
 from mssim.model.outcomes import Outcomes
-from mssim.trial.randomization import randomize, total_patients
+from mssim.trial.randomization import Trials, randomize, total_patients
 from mssim.trial.tables import GUESS_NAMES
 
 
@@ -255,3 +255,9 @@ class TrialModel(mesa.Model):
     def outcomes(self) -> Outcomes:
         """The engine run's outcomes (identical to the vectorized engine's)."""
         return self.run_.outcomes()
+
+    def trials(self) -> Trials:
+        """This trial (one replicate) with the allocation drawn after baseline."""
+        if self.allocation is None:
+            raise ValueError("the trial is not randomized yet: step past baseline first")
+        return Trials(self.scenario, self.outcomes(), self.allocation[None])

@@ -155,12 +155,14 @@ class OneTrial:
 
 def one_trial(scenario: Scenario, n_per_arm: int) -> OneTrial:
     """Run the Mesa model of replicate 0 and analyse its primary endpoint."""
-    outcomes = TrialModel(scenario=scenario, n_per_arm=n_per_arm).run()
+    model = TrialModel(scenario=scenario, n_per_arm=n_per_arm)
+    model.run()
+    trials = model.trials()
     method = scenario.trial.analysis
-    result = analysis_table(scenario, outcomes, [method]).iloc[0]
-    effects = true_effects(scenario, outcomes, scenario.trial.primary_endpoint)
+    result = analysis_table(trials, [method]).iloc[0]
+    effects = true_effects(scenario, trials.outcomes, scenario.trial.primary_endpoint)
     truth = float(effects[ANALYSES.get(method).estimand][0, 0])
-    return OneTrial(tables(scenario, outcomes).daily, result, truth)
+    return OneTrial(tables(trials).daily, result, truth)
 
 
 @dataclass(frozen=True)

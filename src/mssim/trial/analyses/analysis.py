@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mssim.registry import ANALYSES
+from mssim.registry import ANALYSES, DESIGNS
 from mssim.trial.analyses.estimates import Estimates
 from mssim.trial.data import TrialData
 
@@ -37,15 +37,19 @@ class Analysis:
     strategies: tuple[str, ...] = ("treatment_policy", "hypothetical")
     monte_carlo: bool = True
 
+    def fits(self, design: str) -> bool:
+        """Whether this analysis fits a design's data (directly or as another design)."""
+        return design in self.designs or DESIGNS.get(design).analysed_as in self.designs
+
     def misfit(self, design: str, strategy: str) -> str | None:
         """Why this analysis does not fit a design and strategy, or None if it does."""
-        if design not in self.designs:
-            fits = [a.name for a in ANALYSES if design in a.designs]
+        if not self.fits(design):
+            fits = [a.name for a in ANALYSES if a.fits(design)]
             return f"{self.name!r} does not fit design {design!r}; allowed: " + (
                 ", ".join(fits) or "none"
             )
         if strategy not in self.strategies:
-            fits = [a.name for a in ANALYSES if design in a.designs and strategy in a.strategies]
+            fits = [a.name for a in ANALYSES if a.fits(design) and strategy in a.strategies]
             return f"{self.name!r} does not support the {strategy} estimand; allowed with it: " + (
                 ", ".join(fits) or "none"
             )

@@ -31,6 +31,8 @@ class Design:
         check: Scenario -> ``[(dotted field, message), ...]`` of what the design refuses.
         describe: Trial -> one line for the report.
         endpoint_wording: Trial -> what the endpoint is, for the report.
+        analysed_as: The design whose analyses fit this one's data (None: only
+            analyses that name this design).
     """
 
     name: str
@@ -48,3 +50,4 @@ class Design:
     check: Callable[[Scenario], list[tuple[str, str]]]
     describe: Callable[[Trial], str]
     endpoint_wording: Callable[[Trial], str]
+    analysed_as: str | None = None
