@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from mssim.config.load import load_scenario
+from mssim.errors import MssimError
 from mssim.model.engine import simulate
 from mssim.model.outcomes import NEVER
 from mssim.trial.data import trial_data
 from mssim.trial.estimands import true_effects
-from mssim.trial.randomization import randomize, total_patients
+from mssim.trial.randomization import randomize, randomized, total_patients
 
 
 def allocation(overrides, n_per_arm=24, replicates=6):
@@ -96,3 +97,20 @@ def test_truth_is_the_same_whoever_is_allocated():
     assert (
         o.relapse_onsets[o.relapse_onsets < NEVER] >= -s.population.screening.days_before_baseline
     ).all()
+
+
+def test_n_per_arm_counts_patients_in_each_smallest_arm():
+    """2:1 gives n in the comparator and 2n in the other arm; 2:2 is 1:1."""
+    s = load_scenario(None, ["trial.allocation={acupuncture = 2, sham = 1}", "trial.block_size=6"])
+    assert total_patients(s, 30) == 90
+    trials = randomized(s, simulate(s, [0, 1], total_patients(s, 30)))
+    counts = [np.bincount(row, minlength=2).tolist() for row in trials.allocation]
+    assert counts == [[60, 30], [60, 30]]  # blocks of 6 fill exactly
+    even = load_scenario(None, ["trial.allocation={acupuncture = 2, sham = 2}"])
+    assert even.allocation_ratio() == {"acupuncture": 1, "sham": 1}
+    assert total_patients(even, 30) == 60
+
+
+def test_allocation_without_a_smallest_arm_of_ratio_one_is_refused():
+    with pytest.raises(MssimError, match=r"trial\.allocation: n_per_arm counts"):
+        load_scenario(None, ["trial.allocation={acupuncture = 3, sham = 2}"])

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from mssim.config.load import load_scenario, to_toml, validate
 from mssim.config.scenario import Scenario
+from mssim.config.sources import provenance_table
 from mssim.errors import MssimError
+from mssim.registry import INSTRUMENTS
 
 SCENARIOS = sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.toml"))
 
@@ -298,3 +300,60 @@ def test_random_documents_give_a_scenario_or_our_error(text):
             assert str(path) in str(err)
         else:
             assert isinstance(s, Scenario)
+
+
+def test_choosing_an_instrument_brings_its_own_defaults_and_sources():
+    s = load_scenario(None, ["symptoms.fatigue.instrument=mfis"])
+    fatigue = s.symptoms.fatigue
+    mfis = INSTRUMENTS.get("mfis")
+    assert (fatigue.reference_sd, fatigue.mcid, fatigue.measurement_sd) == (15.0, 4.0, 2.6)
+    assert s.population.screening.min_score == mfis.screening_cutoff == 34.0
+    table = provenance_table(s).set_index("field")
+    assert "Nourbakhsh 2021" in table.loc["symptoms.fatigue.reference_sd", "source"]
+    assert "Rooney 2019" in table.loc["symptoms.fatigue.mcid", "source"]
+    assert "Nourbakhsh 2021" in table.loc["population.screening.min_score", "source"]
+    assert table.loc["symptoms.fatigue.reference_sd", "status"] != "changed in this scenario"
+    scored = [f"symptoms.fatigue.{f}" for f in ("reference_sd", "mcid", "measurement_sd")]
+    assert not any(table.loc[f, "source"].startswith("FSS") for f in scored)
+
+
+def test_symptom_specific_values_hold_only_on_the_usual_instrument():
+    s = load_scenario()
+    assert s.symptoms.spasticity.reference_sd == 1.8  # NRS in those treated (Flachenecker 2014)
+    psqi = load_scenario(None, ["symptoms.spasticity.enabled=true"])
+    assert psqi.symptoms.spasticity.reference_sd == 1.8
+    on_fss = load_scenario(None, ["symptoms.pain.instrument=fss"])
+    assert on_fss.symptoms.pain.reference_sd == INSTRUMENTS.get("fss").reference_sd
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        (["population.screening.min_score=8"], "population.screening.min_score: 8 is outside"),
+        (
+            ["symptoms.fatigue.instrument=mfis", "symptoms.fatigue.reference_sd=1.2"],
+            "symptoms.fatigue.reference_sd: 1.2 is implausible for MFIS",
+        ),
+        (["symptoms.fatigue.mcid=5"], "symptoms.fatigue.mcid: 5 is implausible for FSS"),
+    ],
+)
+def test_values_implausible_for_the_instrument_are_refused(overrides, field):
+    with pytest.raises(MssimError, match=field.replace(".", r"\.")):
+        load_scenario(None, overrides)
+
+
+def test_old_keys_work_for_one_release_with_a_warning_naming_the_new_key(cli, tmp_path):
+    path = tmp_path / "old.toml"
+    path.write_text("[trial]\ninterim_weeks = [4]\n")
+    with pytest.warns(
+        FutureWarning, match="trial.interim_weeks is deprecated.*trial.extra_visit_weeks"
+    ):
+        s = load_scenario(path)
+    assert s.trial.extra_visit_weeks == [4]
+    status, _, err = cli("validate", path)
+    assert status == 0
+    assert "mssim: warning: " in err and "use trial.extra_visit_weeks" in err
+    both = tmp_path / "both.toml"
+    both.write_text("[trial]\ninterim_weeks = [4]\nextra_visit_weeks = [4]\n")
+    status, _, err = cli("validate", both)
+    assert status == 2 and "give only trial.extra_visit_weeks" in err

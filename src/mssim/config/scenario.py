@@ -354,7 +354,7 @@ class MSTypes(Strict):
         return self
 
 
-class Relapses(Strict):
+class RelapseProcess(Strict):
     """Relapses: a Poisson process per patient with gamma frailty."""
 
     annual_rate: dict[str, NonNegative] = Field(
@@ -665,7 +665,7 @@ class Scenario(Strict):
     coupling: Coupling = Coupling()
     mechanism: Mechanism = Mechanism()
     population: Population = Population()
-    relapses: Relapses = Relapses()
+    relapses: RelapseProcess = RelapseProcess()
     arms: dict[str, Arm] = Field(default_factory=_default_arms)
     dropout: Dropout = Dropout()
     blinding: Blinding = Blinding()

@@ -1,4 +1,4 @@
-"""The seed tree: the only place that makes random number generators.
+"""The seed tree: every random draw of the model comes from a stream made here.
 
 One root seed per run. Replicate ``r`` and purpose ``p`` get the SeedSequence
 child with spawn key ``(r, p)``, so a replicate's draws do not depend on how
