@@ -461,7 +461,9 @@ def test_single_trial_1d_input_is_one_replicate():
 
 
 def test_registry_holds_every_built_in_analysis_with_its_rules():
-    assert ANALYSES.names() == [
+    # plug-ins that other tests loaded into this process are not built-in
+    built_in = [a for a in ANALYSES if a.function.__module__.startswith("mssim.")]
+    assert [a.name for a in built_in] == [
         "ancova",
         "ancova_cluster",
         "crossover",
@@ -470,7 +472,7 @@ def test_registry_holds_every_built_in_analysis_with_its_rules():
         "responder",
         "welch_change",
     ]
-    assert [a.name for a in ANALYSES if not a.monte_carlo] == ["mmrm"]
+    assert [a.name for a in built_in if not a.monte_carlo] == ["mmrm"]
     assert ANALYSES.get("responder").estimand == "risk_difference"
     assert ANALYSES.get("mann_whitney").estimand == "probability_index"
     assert ANALYSES.get("crossover").designs == ("crossover",)
