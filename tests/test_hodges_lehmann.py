@@ -12,6 +12,7 @@ R's own code, which differ from R's by a few units in the last place; ``1e-12`` 
 for that too.
 """
 
+import json
 import math
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mssim.config.load import load_scenario
@@ -279,6 +281,21 @@ def test_it_runs_in_a_monte_carlo_power_estimate(hl):
     assert ours.failed == 0 and 0 <= ours.power <= 1 and 0 <= ours.coverage <= 1
     assert math.isfinite(ours.mean_estimate) and ours.mean_se > 0
     assert ours.mean_estimate != pytest.approx(welch.mean_estimate, abs=1e-9)
+
+
+def test_mssim_run_loads_it_in_worker_processes(hl, cli, tmp_path):
+    out = tmp_path / "run"
+    status, _, err = cli(
+        *["run", "--plugin", str(PLUGIN), "--replicates", 20, "--jobs", 2],
+        *["--backend", "processes", "--out", out, "--set", "trial.analysis=hodges_lehmann"],
+        *["--set", "power.n_per_arm=[10]", "--set", "power.chunk_size=10"],
+    )
+    assert status == 0, err
+    frame = pd.read_csv(out / "power.csv")
+    assert list(frame.analysis) == ["hodges_lehmann"]
+    assert frame.failed.iloc[0] == 0 and frame.power.between(0, 1).all()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert str(PLUGIN) in manifest["plugins"]
 
 
 # ---------------------------------------------------------------- R itself, if present
