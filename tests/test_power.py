@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mssim.config.load import load_scenario
-from mssim.montecarlo.power import chunk_statistics, estimate, solve_n, wilson
+from mssim.montecarlo.power import chunk_statistics, estimate, wilson
 from mssim.montecarlo.selfcheck import NULL_EFFECT, selfcheck
 
 ROOT = Path(__file__).parent.parent
@@ -93,24 +93,6 @@ def test_selfcheck_null_matches_the_shipped_file():
     built = load_scenario(None, NULL_EFFECT)
     skip = {"name", "description"}
     assert shipped.model_dump(exclude=skip) == built.model_dump(exclude=skip)
-
-
-def test_solve_n_then_recover():
-    s = load_scenario(
-        None,
-        [
-            "arms.acupuncture.specific_effect=0.6",
-            "power.n_per_arm=[10, 20, 40]",
-            "power.mcse_target=0.03",
-        ],
-    )
-    answer = solve_n(s, target=0.8, replicates=100, progress=False)
-    assert answer.n_per_arm is not None
-    assert answer.n_low <= answer.n_per_arm <= answer.n_high
-    curve = answer.curve.set_index("n_per_arm").power
-    assert curve[answer.n_per_arm] >= 0.8
-    assert (curve[curve.index < answer.n_per_arm] < 0.8).all()
-    assert answer.replicates >= 0.8 * 0.2 / 0.03**2
 
 
 def run_cli(out, *extra):

@@ -9,6 +9,8 @@ For every design point (n per arm), contrast, endpoint and analysis:
 * ``exaggeration`` (type M): mean |estimate| among significant results over
   |true effect|.
 
+The sample size reaching a target power is in :mod:`mssim.montecarlo.sample_size`.
+
 Sample sizes share common random numbers: one simulation of the largest
 trial serves every smaller n, because patients are drawn patient-major.
 """
@@ -16,7 +18,6 @@ trial serves every smaller n, because patients are drawn patient-major.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -131,14 +132,6 @@ def operating_characteristics(cell: dict[str, np.ndarray], theta: float) -> dict
     e = est[finite]
     covered = (cell["ci_low"][finite] <= theta) & (theta <= cell["ci_high"][finite])
     sig = est[reject & finite]
-    type_s = exaggeration = type_s_mcse = exaggeration_mcse = math.nan
-    if len(sig) and theta != 0:
-        wrong = np.sign(sig) != np.sign(theta)
-        type_s = float(wrong.mean())
-        type_s_mcse = math.sqrt(type_s * (1 - type_s) / len(sig))
-        exaggeration = float(np.abs(sig).mean() / abs(theta))
-        spread = np.abs(sig).std(ddof=1) if len(sig) > 1 else math.nan
-        exaggeration_mcse = spread / math.sqrt(len(sig)) / abs(theta)
 
     def mean(a: np.ndarray) -> float:
         return float(a.mean()) if len(a) else math.nan
@@ -159,14 +152,39 @@ def operating_characteristics(cell: dict[str, np.ndarray], theta: float) -> dict
         "coverage_mcse": math.sqrt(mean(covered) * (1 - mean(covered)) / len(e))
         if len(e)
         else math.nan,
-        "type_s": type_s,
-        "type_s_mcse": type_s_mcse,
-        "exaggeration": exaggeration,
-        "exaggeration_mcse": exaggeration_mcse,
+        **type_s_and_exaggeration(sig, theta),
         "n_significant": len(sig),
         "mean_n_analysed": float(cell["n_analysed"].mean()),
         "dropout_fraction": float(cell["dropped"].mean()),
         "failed": int((~finite).sum()),
+    }
+
+
+def type_s_and_exaggeration(significant: np.ndarray, theta: float) -> dict[str, float]:
+    """Type S error rate and exaggeration ratio (type M) of significant estimates, with MCSE.
+
+    Args:
+        significant: The finite estimates of the significant replicates.
+        theta: The true effect.
+
+    Returns:
+        ``type_s`` (share with the sign opposite to ``theta``), ``exaggeration``
+        (mean |estimate| over |theta|) and their MCSEs; NaN when no estimate is
+        significant or the true effect is 0.
+    """
+    type_s = exaggeration = type_s_mcse = exaggeration_mcse = math.nan
+    if len(significant) and theta != 0:
+        wrong = np.sign(significant) != np.sign(theta)
+        type_s = float(wrong.mean())
+        type_s_mcse = math.sqrt(type_s * (1 - type_s) / len(significant))
+        exaggeration = float(np.abs(significant).mean() / abs(theta))
+        spread = np.abs(significant).std(ddof=1) if len(significant) > 1 else math.nan
+        exaggeration_mcse = spread / math.sqrt(len(significant)) / abs(theta)
+    return {
+        "type_s": type_s,
+        "type_s_mcse": type_s_mcse,
+        "exaggeration": exaggeration,
+        "exaggeration_mcse": exaggeration_mcse,
     }
 
 
@@ -270,102 +288,3 @@ def estimate(
     )
     stats = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
     return summarize(scenario, n_values, methods, stats)
-
-
-@dataclass(frozen=True)
-class SampleSize:
-    """The smallest n per arm reaching the target power, with its Monte Carlo interval.
-
-    Attributes:
-        n_per_arm: Smallest n whose estimated power reaches the target (None
-            if no n up to ``max_n`` does).
-        n_low: Smallest n whose Wilson upper bound reaches the target.
-        n_high: Smallest n whose Wilson lower bound reaches the target (None
-            if none in the range examined, i.e. above ``curve``'s largest n).
-        power: Estimated power at ``n_per_arm``.
-        power_mcse: Its Monte Carlo standard error.
-        replicates: Replicates used near the answer.
-        target: Target power.
-        curve: Power at every n examined near the answer.
-    """
-
-    n_per_arm: int | None
-    n_low: int | None
-    n_high: int | None
-    power: float
-    power_mcse: float
-    replicates: int
-    target: float
-    curve: pd.DataFrame
-
-
-def solve_n(
-    scenario: Scenario,
-    target: float | None = None,
-    replicates: int | None = None,
-    max_n: int = 2000,
-    **run: object,
-) -> SampleSize:
-    """Find the smallest n per arm whose power reaches ``target``.
-
-    A coarse pass over ``power.n_per_arm`` (extended by doubling) brackets the
-    answer; a fine pass evaluates every n in the bracket with enough
-    replicates that the power MCSE there is at most ``power.mcse_target``.
-    Common random numbers make power nearly monotone in n, so the first n
-    reaching the target is well defined; the interval reports the n where the
-    Wilson bounds reach it.
-
-    Args:
-        scenario: The scenario (primary endpoint, first contrast, ``trial.analysis``).
-        target: Target power; default ``power.target``.
-        replicates: Replicates of the coarse pass; default ``power.replicates``.
-        max_n: Largest n per arm considered.
-        **run: Passed to :func:`estimate` (n_jobs, backend, progress, ...).
-
-    Returns:
-        The answer with its Monte Carlo interval and the fine power curve.
-    """
-    goal = target or scenario.power.target
-    coarse_reps = replicates or scenario.power.replicates
-    grid = sorted(set(scenario.power.n_per_arm))
-    while True:
-        curve = _primary(estimate(scenario, grid, coarse_reps, **run))
-        reached = curve[curve.power >= goal]
-        if len(reached) or grid[-1] >= max_n:
-            break
-        grid = [*grid, min(2 * grid[-1], max_n)]
-    if not len(reached):
-        row = curve.iloc[-1]
-        return SampleSize(None, None, None, row.power, row.power_mcse, coarse_reps, goal, curve)
-    upper = int(reached.n_per_arm.iloc[0])
-    below = curve[curve.n_per_arm < upper]
-    lower = int(below.n_per_arm.iloc[-1]) if len(below) else 2
-    fine_reps = max(coarse_reps, math.ceil(goal * (1 - goal) / scenario.power.mcse_target**2))
-    # Past the bracket too, so the n where the Wilson lower bound reaches the
-    # target is usually inside; common random numbers make the extra n cheap.
-    top = min(max_n, math.ceil(1.3 * upper) + 1)
-    fine = _primary(estimate(scenario, list(range(lower, top + 1)), fine_reps, **run))
-
-    def first(column: str) -> int | None:
-        hit = fine[fine[column] >= goal]
-        return int(hit.n_per_arm.iloc[0]) if len(hit) else None
-
-    answer = first("power")
-    at = fine[fine.n_per_arm == (answer or upper)].iloc[0]
-    return SampleSize(
-        answer,
-        first("power_ci_high"),
-        first("power_ci_low"),
-        float(at.power),
-        float(at.power_mcse),
-        fine_reps,
-        goal,
-        fine,
-    )
-
-
-def _primary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the primary endpoint and first contrast."""
-    first = frame.iloc[0]
-    keep = (frame.endpoint == first.endpoint) & (frame.contrast == first.contrast)
-    return frame[keep].reset_index(drop=True)

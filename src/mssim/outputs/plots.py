@@ -29,6 +29,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from mssim.montecarlo.power import type_s_and_exaggeration
+from mssim.montecarlo.sample_size import n_needed
+
 __all__ = [
     "CONTROL_ARMS",
     "OKABE_ITO",
@@ -36,7 +39,6 @@ __all__ = [
     "arm_trajectories",
     "error_rates",
     "estimate_distribution",
-    "n_for_power",
     "patient_trajectories",
     "power_curve",
     "power_heatmap",
@@ -410,53 +412,6 @@ def _field_label(field: str) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# Pure helper
-# --------------------------------------------------------------------------------------
-
-
-def n_for_power(
-    n: Sequence[float] | np.ndarray, power: Sequence[float] | np.ndarray, target: float
-) -> float:
-    """Smallest n per arm at which power reaches ``target``, by linear interpolation.
-
-    The points are sorted by ``n``; pairs with a missing power are dropped. The result
-    is the first crossing of the piecewise-linear power curve: ``n[0]`` if power is
-    already at or above the target there, NaN if it never gets there.
-
-    Args:
-        n: Sample sizes per arm of the design grid (distinct values).
-        power: Power (or a Wilson bound of it) at each ``n``.
-        target: Power to reach, e.g. 0.8.
-
-    Returns:
-        The interpolated n per arm, or NaN when the target is not reached on the grid.
-
-    Raises:
-        ValueError: If ``n`` and ``power`` differ in length or ``n`` has repeated values.
-    """
-    n_arr = np.asarray(n, dtype=float).ravel()
-    p_arr = np.asarray(power, dtype=float).ravel()
-    if n_arr.shape != p_arr.shape:
-        raise ValueError(f"n and power differ in length ({n_arr.size} vs {p_arr.size})")
-    keep = np.isfinite(n_arr) & np.isfinite(p_arr)
-    n_arr, p_arr = n_arr[keep], p_arr[keep]
-    if n_arr.size == 0 or not np.isfinite(target):
-        return math.nan
-    order = np.argsort(n_arr, kind="stable")
-    n_arr, p_arr = n_arr[order], p_arr[order]
-    if np.any(np.diff(n_arr) == 0):
-        raise ValueError("n has repeated values; give one power per n")
-    reached = np.flatnonzero(p_arr >= target)
-    if reached.size == 0:
-        return math.nan
-    i = int(reached[0])
-    if i == 0:
-        return float(n_arr[0])
-    n0, n1, p0, p1 = n_arr[i - 1], n_arr[i], p_arr[i - 1], p_arr[i]
-    return float(n0 + (target - p0) * (n1 - n0) / (p1 - p0))
-
-
-# --------------------------------------------------------------------------------------
 # 1. Power curve
 # --------------------------------------------------------------------------------------
 
@@ -722,25 +677,6 @@ def error_rates(power: pd.DataFrame, ax: Sequence[Axes] | None = None) -> Figure
 # --------------------------------------------------------------------------------------
 
 
-def _estimate_summary(
-    estimates: np.ndarray, significant: np.ndarray, true_effect: float
-) -> dict[str, float]:
-    """Share significant, type S and exaggeration from replicate estimates (NaN-safe)."""
-    n_sig = int(significant.sum())
-    sig = estimates[significant]
-    undefined = n_sig == 0 or not np.isfinite(true_effect) or true_effect == 0
-    type_s = math.nan if undefined else float(np.mean(np.sign(sig) != np.sign(true_effect)))
-    exaggeration = math.nan if undefined else float(np.mean(np.abs(sig)) / abs(true_effect))
-    share = n_sig / estimates.size if estimates.size else math.nan
-    return {
-        "n": estimates.size,
-        "n_significant": n_sig,
-        "share_significant": share,
-        "type_s": type_s,
-        "exaggeration": exaggeration,
-    }
-
-
 def estimate_distribution(
     estimates: Sequence[float] | np.ndarray,
     significant: Sequence[bool] | np.ndarray,
@@ -781,7 +717,13 @@ def estimate_distribution(
         raise ValueError(f"true_effect must be a finite number, got {true_effect!r}")
     keep = np.isfinite(est)
     est, sig = est[keep], sig[keep]
-    summary = _estimate_summary(est, sig, float(true_effect))
+    n_sig = int(sig.sum())
+    summary = {
+        "n": est.size,
+        "n_significant": n_sig,
+        "share_significant": n_sig / est.size if est.size else math.nan,
+        **type_s_and_exaggeration(est[sig], float(true_effect)),
+    }
 
     own = ax is None
     fig, ax = _single_axes(ax, (8.0, 4.5))
@@ -1122,22 +1064,6 @@ def patient_trajectories(
 # --------------------------------------------------------------------------------------
 
 
-def _required_n(sub: pd.DataFrame, field: str, target: float) -> pd.DataFrame:
-    """Per value of ``field``: n reaching ``target`` and the n where each Wilson bound does."""
-    rows = []
-    for value, group in sub.groupby(field, sort=True):
-        n = group["n_per_arm"].to_numpy(dtype=float)
-        rows.append(
-            {
-                "value": float(value),
-                "n": n_for_power(n, group["power"], target),
-                "n_low": n_for_power(n, group["power_ci_high"], target),
-                "n_high": n_for_power(n, group["power_ci_low"], target),
-            }
-        )
-    return pd.DataFrame(rows, columns=["value", "n", "n_low", "n_high"])
-
-
 def sample_size_curve(
     sweep: pd.DataFrame,
     field: str,
@@ -1148,8 +1074,9 @@ def sample_size_curve(
     """Smallest n per arm reaching the target power, for each value of a swept field.
 
     For every value of ``field`` the power-vs-n curve on the grid is interpolated
-    linearly (:func:`n_for_power`). The error bar runs from the n where the upper Wilson
-    bound (``power_ci_high``) reaches the target to the n where the lower bound does.
+    linearly (:func:`mssim.montecarlo.sample_size.n_needed`). The error bar runs from
+    the n where the upper Wilson bound (``power_ci_high``) reaches the target to the n
+    where the lower bound does.
     Values whose target is not reached within the grid are drawn as hollow markers on a
     dotted line at the largest simulated n, labelled "> max n"; an error bar whose upper
     end is beyond the grid stops at that line.
@@ -1188,9 +1115,9 @@ def sample_size_curve(
                 f"series {' / '.join(key)} has several rows per ({field}, n_per_arm); "
                 "filter the other swept fields first"
             )
-        table = _required_n(sub, field, target)
-        x = table["value"].to_numpy() + (index - (len(series) - 1) / 2) * 0.12 * step
-        centre = table["n"].fillna(max_n).to_numpy()
+        table = n_needed(sub, [field], target).sort_values(field)
+        x = table[field].to_numpy(dtype=float) + (index - (len(series) - 1) / 2) * 0.12 * step
+        centre = table["n_per_arm"].fillna(max_n).to_numpy()
         low = table["n_low"].fillna(max_n).clip(upper=centre).to_numpy()
         high = table["n_high"].fillna(max_n).clip(lower=centre).to_numpy()
         label = " · ".join(key)
@@ -1204,7 +1131,7 @@ def sample_size_curve(
             elinewidth=1.2,
             zorder=2,
         )
-        reached = table["n"].notna().to_numpy()
+        reached = table["n_per_arm"].notna().to_numpy()
         ax.plot(
             x[reached],
             centre[reached],

@@ -29,7 +29,8 @@ from mssim.config.scenario import Scenario
 from mssim.config.sources import ASSUMPTION, CHANGED, STATUSES, provenance_table
 from mssim.errors import MssimError
 from mssim.files import atomic_write_bytes
-from mssim.outputs.plots import error_rates, n_for_power, power_curve
+from mssim.montecarlo.sample_size import n_needed
+from mssim.outputs.plots import error_rates, power_curve
 from mssim.registry import ANALYSES, DESIGNS
 from mssim.trial.estimands import EFFECT_MEASURES
 
@@ -608,16 +609,15 @@ def _sample_size_section(found: Folder) -> str:
         first = results.iloc[0]
         data = results[(results.analysis == first.analysis) & (results.endpoint == first.endpoint)]
         keys = ["cell", *fields, "contrast"] if fields else ["contrast"]
-        rows = []
-        for key, sub in data.groupby(keys, sort=False):
-            high = _n_needed(sub, "power_ci_low", target)
-            rows.append(
-                {
-                    **{k: _setting(v) for k, v in zip(keys, key, strict=True) if k != "cell"},
-                    "n per arm": _n_needed(sub, "power", target),
-                    "interval": f"{_n_needed(sub, 'power_ci_high', target)} to {high}",
-                }
-            )
+        rows = [
+            {
+                **{k: _setting(row[k]) for k in keys if k != "cell"},
+                "n per arm": _n_text(row["n_per_arm"], row["max_n"]),
+                "interval": f"{_n_text(row['n_low'], row['max_n'])} to "
+                f"{_n_text(row['n_high'], row['max_n'])}",
+            }
+            for row in n_needed(data, keys, target).to_dict("records")
+        ]
         parts.append(
             f"<p>Read from the power {'curves' if fields else 'curve'} by linear interpolation "
             f"between the simulated sizes: the n per arm where power reaches {target:.0%}, and "
@@ -635,11 +635,9 @@ def _sample_size_section(found: Folder) -> str:
     return _section("sample-size", "Sample size", "".join(parts)) if parts else ""
 
 
-def _n_needed(curve: pd.DataFrame, column: str, target: float) -> str:
-    """The n per arm where ``column`` (power or a Wilson bound) reaches the target (ceil)."""
-    n = curve.n_per_arm.to_numpy(dtype=float)
-    value = n_for_power(n, curve[column], target)
-    return f"> {n.max():.0f}" if math.isnan(value) else f"{math.ceil(value)}"
+def _n_text(n: float, max_n: float) -> str:
+    """An n per arm read off a power curve, rounded up; ``> max`` when not reached."""
+    return f"> {max_n:.0f}" if math.isnan(n) else f"{math.ceil(n)}"
 
 
 def _monte_carlo_section(found: Folder) -> str:
