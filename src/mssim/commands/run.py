@@ -19,7 +19,7 @@ from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_table
 from mssim.montecarlo.power import check_analyses, estimate
 from mssim.montecarlo.sample_size import SampleSize, solve_n
-from mssim.outputs.plots import power_curve
+from mssim.outputs.figures.power import power_curve
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
 

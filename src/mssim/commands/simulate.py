@@ -12,7 +12,7 @@ from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.model.engine import one_trial_run
 from mssim.montecarlo.power import analyses_for
-from mssim.outputs.plots import patient_trajectories
+from mssim.outputs.figures.trajectories import patient_trajectories
 from mssim.outputs.provenance import Provenance
 from mssim.trial.randomization import Trials, randomized, total_patients
 from mssim.trial.tables import TrialTables, analysis_table, tables

@@ -13,9 +13,9 @@ from mssim.config.load import load_scenario
 from mssim.config.scenario import Scenario
 from mssim.files import write_table
 from mssim.montecarlo.sweep import check_grid, parse_grid, run_sweep, sweep_points
+from mssim.outputs.figures.sweep import sweep_figures
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
-from mssim.outputs.sweep_figures import sweep_figures
 
 
 def write_sweep(

@@ -30,7 +30,8 @@ from mssim.config.sources import ASSUMPTION, CHANGED, STATUSES, provenance_table
 from mssim.errors import MssimError
 from mssim.files import atomic_write_bytes
 from mssim.montecarlo.sample_size import n_needed
-from mssim.outputs.plots import error_rates, power_curve
+from mssim.outputs.figures.error_rates import error_rates
+from mssim.outputs.figures.power import power_curve
 from mssim.registry import ANALYSES, DESIGNS
 from mssim.trial.estimands import EFFECT_MEASURES
 

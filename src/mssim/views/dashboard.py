@@ -33,7 +33,8 @@ from mssim.errors import MssimError
 from mssim.literature.meta import forest_plot
 from mssim.montecarlo.parallel import chunk_ranges
 from mssim.montecarlo.power import chunk_statistics, summarize
-from mssim.outputs.plots import arm_trajectories, estimate_distribution
+from mssim.outputs.figures.estimates import estimate_distribution
+from mssim.outputs.figures.trajectories import arm_trajectories
 from mssim.registry import ANALYSES
 from mssim.trial.estimands import true_effects
 from mssim.trial.tables import analysis_table, tables

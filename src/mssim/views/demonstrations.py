@@ -30,7 +30,7 @@ from mssim.errors import MssimError
 from mssim.literature.field import trial_scenario
 from mssim.model.engine import simulate
 from mssim.montecarlo.power import chunk_statistics, estimate, summarize
-from mssim.outputs.plots import power_curve
+from mssim.outputs.figures.power import power_curve
 from mssim.trial.analyses.welch import welch_change
 from mssim.trial.data import trial_data
 from mssim.trial.endpoints import primary_visit

@@ -1,4 +1,4 @@
-"""Tests for mssim.outputs.plots: artists drawn, numbers shown, input checks, rendering."""
+"""Tests for mssim.outputs.figures: artists drawn, numbers shown, input checks, rendering."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
 from mssim.montecarlo.sample_size import n_for_power
-from mssim.outputs import plots
-from mssim.outputs.plots import (
+from mssim.outputs import figures as plots
+from mssim.outputs.figures import (
     arm_colors,
     arm_trajectories,
     error_rates,

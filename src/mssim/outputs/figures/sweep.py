@@ -8,7 +8,8 @@ import pandas as pd
 
 from mssim.config.scenario import Scenario
 from mssim.montecarlo.sweep import value_at
-from mssim.outputs.plots import power_heatmap, sample_size_curve
+from mssim.outputs.figures.power import power_heatmap
+from mssim.outputs.figures.sample_size import sample_size_curve
 
 
 def held_values(scenario: Scenario, table: pd.DataFrame, fields: list[str]) -> dict[str, float]:
