@@ -16,10 +16,15 @@ from mssim.literature.field import (
     SHAM_CONTROLLED,
     Publication,
     simulate_field,
-    story,
     trial_scenario,
 )
 from mssim.model.engine import simulate
+from mssim.outputs.figures.literature import (
+    field_cumulative_plot,
+    field_forest_plot,
+    field_funnel_plot,
+)
+from mssim.outputs.story import story
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.data import trial_data
 from mssim.trial.randomization import randomize, total_patients
@@ -164,11 +169,11 @@ def test_explicit_sizes_and_no_open_label(scenario):
 def test_figures(field):
     import matplotlib
 
-    for draw in (field.funnel_plot, field.forest_plot, field.cumulative_plot):
-        assert isinstance(draw(), Figure)
+    for draw in (field_funnel_plot, field_forest_plot, field_cumulative_plot):
+        assert isinstance(draw(field), Figure)
     fig = Figure()
     ax = fig.add_subplot()
-    assert field.funnel_plot(ax=ax) is fig
+    assert field_funnel_plot(field, ax=ax) is fig
     assert matplotlib.get_backend().lower() == "agg"
 
 

@@ -21,17 +21,9 @@ from matplotlib.patches import Polygon
 from scipy import optimize, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
-from mssim.literature.meta import (
-    EggerResult,
-    Pooled,
-    cumulative,
-    cumulative_plot,
-    egger_test,
-    forest_plot,
-    funnel_plot,
-    pool,
-    trim_and_fill,
-)
+from mssim.literature.bias import EggerResult, egger_test, trim_and_fill
+from mssim.literature.meta import Pooled, cumulative, pool
+from mssim.outputs.figures.meta import cumulative_plot, forest_plot, funnel_plot
 
 SETTINGS = settings(deadline=None, max_examples=50)
 

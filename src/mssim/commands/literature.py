@@ -14,10 +14,15 @@ from mssim.literature.field import (
     Field,
     Publication,
     simulate_field,
-    story,
+)
+from mssim.outputs.figures.literature import (
+    field_cumulative_plot,
+    field_forest_plot,
+    field_funnel_plot,
 )
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
+from mssim.outputs.story import story
 
 
 def write_field(field: Field, folder: Path) -> None:
@@ -30,13 +35,13 @@ def write_field(field: Field, folder: Path) -> None:
     write_table(field.studies, folder / "studies.csv")
     write_table(field.meta, folder / "meta.csv")
     figures = {
-        "funnel.png": field.funnel_plot,
-        "forest.png": field.forest_plot,
-        "cumulative.png": field.cumulative_plot,
+        "funnel.png": field_funnel_plot,
+        "forest.png": field_forest_plot,
+        "cumulative.png": field_cumulative_plot,
     }
     for name, draw in figures.items():
         if name != "cumulative.png" or len(field.cumulative):
-            draw().savefig(folder / name, dpi=100, bbox_inches="tight")
+            draw(field).savefig(folder / name, dpi=100, bbox_inches="tight")
 
 
 def literature_command(

@@ -41,13 +41,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from mssim.config.load import with_overrides
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
-from mssim.literature import meta
+from mssim.literature import bias, meta
 from mssim.model import rng
 from mssim.model.engine import simulate
 from mssim.montecarlo.power import check_analyses
@@ -127,81 +125,6 @@ class Field:
         row = self.meta[(self.meta.subset == subset) & (self.meta.method == method)].iloc[0]
         values = {f.name: row[f.name] for f in dataclasses.fields(meta.Pooled)}
         return meta.Pooled(**{**values, "k": int(row.k)})
-
-    def funnel_plot(self, ax: Axes | None = None) -> Figure:
-        """Funnel of every study; unpublished ones hollow, centred on the published DL pool."""
-        s = self.studies[np.isfinite(self.studies.estimate)]
-        fig = meta.funnel_plot(
-            s.estimate,
-            s.se,
-            published=s.published,
-            true_effect=self.true_effect,
-            pooled=self.pooled("published") if s.published.any() else None,
-            ax=ax,
-            effect_label=self.effect_label,
-            title="Funnel plot: every study, hollow = never published",
-        )
-        axes = ax or fig.axes[0]
-        open_label = s[s.design == OPEN_LABEL]
-        axes.scatter(
-            open_label.estimate,
-            open_label.se,
-            marker="+",
-            color="C1",
-            s=30,
-            label=f"open-label (n = {len(open_label)})",
-            zorder=3,
-        )
-        axes.legend(loc="best", fontsize="small")
-        return fig
-
-    def forest_plot(self, ax: Axes | None = None) -> Figure:
-        """Published studies in publication order, then the pooled diamonds."""
-        s = self.studies[self.studies.published].sort_values("publication_order")
-        labels = [
-            f"#{int(r.publication_order)} {r.design.replace('_', '-')}, n={r.n_per_arm}/arm"
-            + (f" [{r.endpoint_reported}]" if r.switched else "")
-            for r in s.itertuples()
-        ]
-        rows = [
-            (name, self.pooled(subset))
-            for subset, name in [
-                ("published", "published (DL)"),
-                ("all", "all studies (DL)"),
-                (SHAM_CONTROLLED, "all sham-controlled (DL)"),
-            ]
-            if self._k(subset)
-        ]
-        filled = self.meta[self.meta.method == "trim_and_fill"]
-        if len(filled) and filled.k.iloc[0] > 0:
-            rows.append(("trim-and-fill (DL)", self.pooled("published", "trim_and_fill")))
-        return meta.forest_plot(
-            labels,
-            s.estimate,
-            s.ci_low,
-            s.ci_high,
-            pooled_rows=rows,
-            true_effect=self.true_effect,
-            ax=ax,
-            effect_label=self.effect_label,
-            title="Forest plot of the published studies",
-        )
-
-    def cumulative_plot(self, ax: Axes | None = None) -> Figure:
-        """The pooled published estimate as studies appear, against the truth."""
-        if not len(self.cumulative):
-            raise ValueError("no study was published: there is nothing to accumulate")
-        return meta.cumulative_plot(
-            self.cumulative,
-            true_effect=self.true_effect,
-            ax=ax,
-            effect_label=self.effect_label,
-            title="Cumulative meta-analysis of the published studies",
-        )
-
-    def _k(self, subset: str) -> int:
-        rows = self.meta[(self.meta.subset == subset) & (self.meta.method == "dl")]
-        return int(rows.k.iloc[0]) if len(rows) else 0
 
 
 # ---------------------------------------------------------------------------- scenarios
@@ -396,7 +319,7 @@ def simulate_field(
         open_label_share: Share of studies that are open-label, in [0, 1]
             (rounded to a whole number of studies).
         seed: Root seed (default the scenario's seed).
-        analysis: The authors' analysis (an ``analysis.METHODS`` name).
+        analysis: The authors' analysis (a registered analysis name).
         open_label_size_power: Open-label studies are drawn without
             replacement with weights ``n_per_arm ** -power``: 0 makes the
             design independent of size; the default makes small studies far
@@ -507,7 +430,7 @@ def _meta_table(studies: pd.DataFrame, truth: float) -> pd.DataFrame:
             pooled = meta.pool(y, v, method).as_dict() if len(s) else {"method": method, "k": 0}
             rows.append({**pooled, "subset": subset, **egger})
         if subset == "published" and len(s) >= 3:
-            filled = meta.trim_and_fill(y, v, "dl")
+            filled = bias.trim_and_fill(y, v, "dl")
             rows.append(
                 {
                     **filled.pooled.as_dict(),
@@ -527,69 +450,7 @@ def _meta_table(studies: pd.DataFrame, truth: float) -> pd.DataFrame:
 def _egger(y: np.ndarray, se: np.ndarray) -> dict[str, float]:
     """Egger's intercept and p, NaN when there are too few studies or equal SEs."""
     try:
-        result = meta.egger_test(y, se)
+        result = bias.egger_test(y, se)
     except ValueError:
         return {"egger_intercept": math.nan, "egger_p": math.nan}
     return {"egger_intercept": result.intercept, "egger_p": result.p_value}
-
-
-# ---------------------------------------------------------------------------- command
-
-
-def story(field: Field) -> str:
-    """A few lines telling what the simulated literature shows.
-
-    Args:
-        field: A simulated field.
-
-    Returns:
-        The true effect, the pooled published and all-studies estimates,
-        Egger's test and trim-and-fill, in plain words.
-    """
-    s, m = field.studies, field.meta
-    unit = field.units
-    n_open = int((s.design == OPEN_LABEL).sum())
-    lines = [
-        f"A simulated literature of {len(s)} trials ({len(s) - n_open} sham-controlled, "
-        f"{n_open} open-label), {s.n_per_arm.min()}-{s.n_per_arm.max()} patients per arm.",
-        f"True specific effect of needling (acupuncture - sham): {field.true_effect:+.2f} {unit}; "
-        f"open-label trials estimate acupuncture - usual care: {field.open_label_effect:+.2f}.",
-        f"Published: {int(s.published.sum())} of {len(s)} trials "
-        f"({int(s.significant.sum())} significant).",
-    ]
-
-    def pooled(subset: str, method: str = "dl") -> pd.Series:
-        return m[(m.subset == subset) & (m.method == method)].iloc[0]
-
-    def interval(row: pd.Series) -> str:
-        return f"{row.estimate:+.2f} (95% CI {row.ci_low:+.2f} to {row.ci_high:+.2f})"
-
-    pub = pooled("published")
-    if pub.k == 0:
-        lines.append("No trial was published: there is nothing to pool.")
-        return "\n".join(lines)
-    ratio = pub.estimate / field.true_effect if abs(field.true_effect) > 1e-9 else math.nan
-    lines += [
-        f"Pooled published estimate (DerSimonian-Laird): {interval(pub)} {unit}"
-        + (f", {ratio:.1f} times the true effect." if math.isfinite(ratio) else "."),
-        f"Pooled estimate of all {int(pooled('all').k)} trials run: {interval(pooled('all'))}.",
-    ]
-    if pooled(SHAM_CONTROLLED).k:
-        lines.append(
-            f"Pooled estimate of all sham-controlled trials: {interval(pooled(SHAM_CONTROLLED))}."
-        )
-    if np.isfinite(pub.egger_p):
-        # negative effects are benefits, so a negative intercept means larger benefits
-        direction = "larger" if pub.egger_intercept < 0 else "smaller"
-        lines.append(
-            f"Egger's test on the published trials: intercept {pub.egger_intercept:+.2f}, "
-            f"p = {pub.egger_p:.3g} (small trials report {direction} benefits)."
-        )
-    filled = m[m.method == "trim_and_fill"]
-    if len(filled):
-        row = filled.iloc[0]
-        lines.append(
-            f"Trim-and-fill imputes k0 = {int(row.k0)} missing trials; adjusted estimate "
-            f"{interval(row)}."
-        )
-    return "\n".join(lines)

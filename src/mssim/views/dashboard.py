@@ -30,10 +30,10 @@ from solara.lab import use_task
 from mssim.config.load import load_scenario, with_overrides
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
-from mssim.literature.meta import forest_plot
 from mssim.montecarlo.parallel import chunk_ranges
 from mssim.montecarlo.power import chunk_statistics, summarize
 from mssim.outputs.figures.estimates import estimate_distribution
+from mssim.outputs.figures.meta import forest_plot
 from mssim.outputs.figures.trajectories import arm_trajectories
 from mssim.registry import ANALYSES
 from mssim.trial.estimands import true_effects

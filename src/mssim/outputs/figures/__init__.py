@@ -15,8 +15,9 @@ in every figure.
 One module per figure family: ``power`` (power curve, heatmap),
 ``error_rates`` (type S, exaggeration), ``estimates`` (estimate histogram),
 ``trajectories`` (arms, patients), ``sample_size`` (n needed across a swept
-field), ``sweep`` (the figures of a sweep folder); ``style``, ``axes`` and
-``series`` hold what they share.
+field), ``sweep`` (the figures of a sweep folder), ``meta`` (funnel, forest,
+cumulative meta-analysis) and ``literature`` (those of a simulated field);
+``style``, ``axes`` and ``series`` hold what they share.
 """
 
 from mssim.outputs.figures.error_rates import error_rates
