@@ -7,16 +7,19 @@ stderr and the exit status is 2, with no traceback and no partial output.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from mssim import __version__
-from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml, with_overrides
+from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.registry import load_plugin
@@ -112,11 +115,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulate one trial and write its tables and figure."""
+    from mssim.commands.run import with_options
     from mssim.commands.simulate import write_one_trial
 
-    scenario = _load(args)
-    if args.seed is not None:
-        scenario = with_overrides(scenario, values={"seed": args.seed}, source="--seed")
+    scenario = with_options(_load(args), seed=args.seed)
     out = write_one_trial(scenario, args.n, Path(args.out), args.analysis, args.engine)
     print(f"wrote one simulated trial to {out}/")
     return 0
@@ -381,6 +383,32 @@ def _show_warning(message: Warning | str, *args: Any, **kwargs: Any) -> None:
     print(f"mssim: warning: {message}", file=sys.stderr)
 
 
+def os_error_message(err: OSError) -> str:
+    """An operating-system error as one line that names the path (or paths)."""
+    reason = err.strerror or str(err)
+    paths = [str(p) for p in (err.filename, err.filename2) if p is not None]
+    if not paths:
+        return f"{reason}"
+    return f"{' -> '.join(paths)}: {reason}"
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while a command runs, so temporary files are cleaned up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mssim`` command; returns the exit status."""
     parser = build_parser()
@@ -390,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        with warnings.catch_warnings():
+        with _terminate_as_interrupt(), warnings.catch_warnings():
             warnings.simplefilter("always", FutureWarning)
             warnings.showwarning = _show_warning
             for spec in getattr(args, "plugins", []):
@@ -403,6 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader left (e.g. `mssim schema | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as err:  # a read-only or full disk, a file where a folder should be, ...
+        print(f"mssim: error: {os_error_message(err)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(
             "\nmssim: interrupted; finished chunks are kept. Re-run the same command to resume.",

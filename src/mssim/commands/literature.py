@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
+from mssim.commands.folders import check_folder, default_folder, open_folder
 from mssim.config.load import load_scenario, with_overrides
-from mssim.files import write_table
+from mssim.files import write_figure, write_table
 from mssim.literature.field import (
     AUTHORS_ANALYSIS,
     OPEN_LABEL_SIZE_POWER,
     Field,
     Publication,
+    check_inputs,
     simulate_field,
     story,
 )
+from mssim.montecarlo.parallel import run_key
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
 
@@ -26,17 +28,14 @@ def write_field(field: Field, folder: Path) -> None:
     Files: ``studies.csv``, ``meta.csv``, ``funnel.png``, ``forest.png`` and
     ``cumulative.png`` (when a study was published).
     """
+    figures = {"funnel.png": field.funnel_plot(), "forest.png": field.forest_plot()}
+    if len(field.cumulative):
+        figures["cumulative.png"] = field.cumulative_plot()
     folder.mkdir(parents=True, exist_ok=True)
     write_table(field.studies, folder / "studies.csv")
     write_table(field.meta, folder / "meta.csv")
-    figures = {
-        "funnel.png": field.funnel_plot,
-        "forest.png": field.forest_plot,
-        "cumulative.png": field.cumulative_plot,
-    }
-    for name, draw in figures.items():
-        if name != "cumulative.png" or len(field.cumulative):
-            draw().savefig(folder / name, dpi=100, bbox_inches="tight")
+    for name, figure in figures.items():
+        write_figure(figure, folder / name)
 
 
 def literature_command(
@@ -76,13 +75,8 @@ def literature_command(
         scenario = with_overrides(scenario, values={"seed": seed}, source="--seed")
     prov = Provenance(scenario)
     publication = Publication(p_nonsignificant, outcome_switching)
-    field = simulate_field(scenario, n_studies, sizes, publication, open_label_share)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    folder = (
-        Path(out) if out is not None else Path("results") / scenario.name / f"literature-{stamp}"
-    )
-    write_field(field, folder)
-    prov.extra["literature"] = {
+    check_inputs(n_studies, sizes, publication, open_label_share)
+    settings = {
         "n_studies": n_studies,
         "sizes": [int(n) for n in sizes],
         "p_nonsignificant": p_nonsignificant,
@@ -91,6 +85,13 @@ def literature_command(
         "analysis": AUTHORS_ANALYSIS,
         "open_label_size_power": OPEN_LABEL_SIZE_POWER,
     }
+    key = run_key({"kind": "literature", "scenario": scenario.model_dump(mode="json"), **settings})
+    folder = Path(out) if out is not None else default_folder(scenario.name, "literature")
+    check_folder(folder, "literature", key)
+    field = simulate_field(scenario, n_studies, sizes, publication, open_label_share)
+    open_folder(folder, "literature", key)
+    write_field(field, folder)
+    prov.extra["literature"] = settings
     prov.write(folder)
     write_report(folder)
     print(story(field))
