@@ -194,3 +194,9 @@ def test_terminated_simulate_leaves_no_staging_folder(tmp_path):
     )
     assert done.returncode == 130, done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_os_errors_exit_2_naming_the_path(tmp_path, cli):
+    """A folder that cannot be created (here under /proc) is a message, not a traceback."""
+    status, _, err = cli("run", *TINY_RUN, "--out", "/proc/mssim-cannot/x")
+    assert status == 2 and "/proc/mssim-cannot" in err and "Traceback" not in err

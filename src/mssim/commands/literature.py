@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mssim.commands.folders import check_folder, default_folder, open_folder
+from mssim.config import sizes as preflight
 from mssim.config.load import load_scenario, with_overrides
 from mssim.files import write_figure, write_table
 from mssim.literature.field import (
@@ -48,6 +49,8 @@ def literature_command(
     outcome_switching: bool = False,
     open_label_share: float = 0.5,
     seed: int | None = None,
+    max_memory: int | None = None,
+    max_hours: float | None = None,
 ) -> Path:
     """``mssim literature``: simulate a field, write its folder and print its story.
 
@@ -62,6 +65,8 @@ def literature_command(
             showing a benefit.
         open_label_share: Share of open-label studies.
         seed: Root seed (default the scenario's).
+        max_memory: Memory it may use (bytes); default: what is available.
+        max_hours: Longest run accepted (default 24 hours).
 
     Returns:
         The results folder (``studies.csv``, ``meta.csv``, ``funnel.png``,
@@ -88,6 +93,10 @@ def literature_command(
     key = run_key({"kind": "literature", "scenario": scenario.model_dump(mode="json"), **settings})
     folder = Path(out) if out is not None else default_folder(scenario.name, "literature")
     check_folder(folder, "literature", key)
+    largest = max(int(n) for n in sizes) if len(sizes) else 2
+    preflight.single_trial(
+        scenario, largest, replicates=n_studies, budget=max_memory, max_hours=max_hours
+    )
     field = simulate_field(scenario, n_studies, sizes, publication, open_label_share)
     open_folder(folder, "literature", key)
     write_field(field, folder)

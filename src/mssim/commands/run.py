@@ -9,6 +9,7 @@ command resumes an interrupted run.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +21,8 @@ from mssim.commands.folders import (
     read_marker,
     slug,
 )
-from mssim.config.load import with_overrides
+from mssim.config import sizes
+from mssim.config.load import with_options
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
 from mssim.montecarlo.parallel import run_key
@@ -78,6 +80,9 @@ def run_power(
     analyses: list[str] | None = None,
     chunk_size: int | None = None,
     progress: bool | None = None,
+    max_memory: int | None = None,
+    force_jobs: bool = False,
+    max_hours: float | None = None,
 ) -> Path:
     """Run the Monte Carlo, write the results folder and print the table.
 
@@ -99,24 +104,57 @@ def run_power(
         analyses: Analyses (default ``[trial.analysis]``).
         chunk_size: Replicates per chunk.
         progress: Progress bar; None = only on a terminal.
+        max_memory: Memory the run may use (bytes); default: what the machine
+            has available. The chunk size is lowered to fit it.
+        force_jobs: Allow more workers than cores.
+        max_hours: Longest run accepted (default 24 hours).
 
     Returns:
         The results folder.
 
     Raises:
-        MssimError: For an invalid option, analysis or folder; nothing is
-            written then.
+        MssimError: For an invalid option, analysis or folder, or a run that
+            would not fit in memory (with the estimate); nothing is written then.
     """
     scenario = with_options(
         scenario, seed=seed, target=target, replicates=replicates, chunk_size=chunk_size
     )
     methods = analyses or [scenario.trial.analysis]
     check_analyses(scenario, methods)
+    n_jobs = sizes.check_jobs(n_jobs, force_jobs)
+    reps = replicates or scenario.power.replicates
+    workers = n_jobs if backend != "threads" else 1
+    plan = sizes.monte_carlo(
+        scenario,
+        reps,
+        scenario.power.n_per_arm,
+        len(methods),
+        1,
+        chunk_size,
+        workers,
+        max_memory,
+        max_hours,
+    )
+    if solve:  # the fine pass: more replicates around the answer
+        top = math.ceil(1.3 * max(scenario.power.n_per_arm)) + 1
+        sizes.monte_carlo(
+            scenario,
+            sizes.fine_replicates(scenario, reps),
+            [top],
+            1,
+            1,
+            plan.chunk_size,
+            workers,
+            max_memory,
+            max_hours,
+        )
+    if plan.chunk_size < (chunk_size or scenario.power.chunk_size):
+        chunk_size = plan.chunk_size
     key = run_key(
         {
             "kind": "run",
             "scenario": scenario.model_dump(mode="json"),
-            "replicates": replicates or scenario.power.replicates,
+            "replicates": reps,
             "analyses": methods,
             "solve": solve,
         }
@@ -125,10 +163,10 @@ def run_power(
     out = open_folder(out, "run", key)
     prov = Provenance(scenario)
     run = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress}
-    sizes = {"replicates": replicates, "chunk_size": chunk_size}
-    frame = estimate(scenario, analyses=methods, out=out, **sizes, **run)
+    amounts = {"replicates": replicates, "chunk_size": chunk_size}
+    frame = estimate(scenario, analyses=methods, out=out, **amounts, **run)
     figure = power_curve(frame, target=scenario.power.target)
-    answer = solve_n(scenario, **sizes, **run) if solve else None
+    answer = solve_n(scenario, **amounts, **run) if solve else None
     print_table(frame)
     write_table(frame, out / "power.csv")
     write_figure(figure, out / "power.png")
@@ -143,43 +181,6 @@ def run_power(
     prov.write(out)
     write_report(out)
     return out
-
-
-def with_options(
-    scenario: Scenario,
-    seed: int | None = None,
-    target: float | None = None,
-    replicates: int | None = None,
-    chunk_size: int | None = None,
-) -> Scenario:
-    """Command-line options checked by the scenario's own validation.
-
-    ``--seed``, ``--target``, ``--replicates`` and ``--chunk-size`` obey the
-    same ranges as ``seed``, ``power.target``, ``power.replicates`` and
-    ``power.chunk_size`` in a scenario file. The seed and the target become
-    part of the returned scenario; replicates and chunk size are run settings
-    and are only checked.
-
-    Returns:
-        The scenario with ``seed`` and ``power.target`` applied.
-
-    Raises:
-        MssimError: Naming the option and the field, for a value out of range.
-    """
-    options = {
-        "--seed": ("seed", seed),
-        "--target": ("power.target", target),
-        "--replicates": ("power.replicates", replicates),
-        "--chunk-size": ("power.chunk_size", chunk_size),
-    }
-    result = scenario
-    for flag, (field, value) in options.items():
-        if value is None:
-            continue
-        checked = with_overrides(result, values={field: value}, source=flag)
-        if field in ("seed", "power.target"):
-            result = checked
-    return result
 
 
 def sample_size_dict(answer: SampleSize) -> dict[str, object]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from mssim.commands.folders import MARKER, check_folder, read_marker, write_marker
+from mssim.config import sizes
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.files import atomic_write_bytes, write_figure
@@ -58,6 +59,8 @@ def write_one_trial(
     out: Path,
     analysis: str | None = None,
     engine: str = "vectorized",
+    max_memory: int | None = None,
+    max_hours: float | None = None,
 ) -> Path:
     """Write patients, visits, daily, sessions, relapses, arms and analysis tables.
 
@@ -73,6 +76,8 @@ def write_one_trial(
         analysis: Analysis name, ``"all"`` for every fitting method, or None
             for ``trial.analysis``.
         engine: ``vectorized`` or ``mesa``.
+        max_memory: Memory it may use (bytes); default: what is available.
+        max_hours: Longest run accepted (default 24 hours).
 
     Returns:
         The output folder.
@@ -105,6 +110,7 @@ def write_one_trial(
     )
     out = Path(out)
     check_folder(out, "simulate", key, refreshable=True)
+    sizes.single_trial(scenario, n, budget=max_memory, max_hours=max_hours)
     prov = Provenance(scenario)
     trials, t = simulate_one_trial(scenario, n_per_arm, engine)
     result = analysis_table(trials, chosen)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from mssim.commands.folders import default_folder, open_folder
-from mssim.commands.run import SHOWN, with_options
-from mssim.config.load import load_scenario
+from mssim.commands.run import SHOWN
+from mssim.config import sizes
+from mssim.config.load import load_scenario, with_options
 from mssim.config.scenario import Scenario
 from mssim.files import write_figure, write_table
 from mssim.montecarlo.parallel import run_key
@@ -71,6 +73,9 @@ def sweep_command(
     n_jobs: int,
     backend: str,
     out: Path | None,
+    max_memory: int | None = None,
+    force_jobs: bool = False,
+    max_hours: float | None = None,
 ) -> Path:
     """``mssim sweep``: run a sweep into a folder and print a summary.
 
@@ -83,12 +88,26 @@ def sweep_command(
         n_jobs: Parallel workers.
         backend: ``threads``, ``processes`` or ``dask``.
         out: Sweep folder; default ``results/<name>/sweep-<timestamp>/``.
+        max_memory: Memory the sweep may use (bytes); default: what is available.
+        force_jobs: Allow more workers than cores.
+        max_hours: Longest sweep accepted (default 24 hours).
 
     Returns:
         The sweep folder.
     """
     scenario = with_options(load_scenario(file, overrides), replicates=replicates)
     grid = check_grid(parse_grid(grid_args))
+    n_jobs = sizes.check_jobs(n_jobs, force_jobs)
+    cells = lhs if lhs is not None else math.prod(len(values) for values in grid.values())
+    sizes.monte_carlo(
+        scenario,
+        replicates or scenario.power.replicates,
+        scenario.power.n_per_arm,
+        cells=cells,
+        workers=n_jobs if backend != "threads" else 1,
+        budget=max_memory,
+        max_hours=max_hours,
+    )
     points = sweep_points(scenario, grid, lhs)
     for i, point in enumerate(points):  # every cell valid before anything is written
         check_analyses(cell_scenario(scenario, point, i), [scenario.trial.analysis])

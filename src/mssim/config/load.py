@@ -86,6 +86,43 @@ def with_overrides(
     return validate(raw, label)
 
 
+def with_options(
+    scenario: Scenario,
+    seed: int | None = None,
+    target: float | None = None,
+    replicates: int | None = None,
+    chunk_size: int | None = None,
+) -> Scenario:
+    """Command-line options checked by the scenario's own validation.
+
+    ``--seed``, ``--target``, ``--replicates`` and ``--chunk-size`` obey the
+    same ranges as ``seed``, ``power.target``, ``power.replicates`` and
+    ``power.chunk_size`` in a scenario file. The seed and the target become
+    part of the returned scenario; replicates and chunk size are run settings
+    and are only checked.
+
+    Returns:
+        The scenario with ``seed`` and ``power.target`` applied.
+
+    Raises:
+        MssimError: Naming the option and the field, for a value out of range.
+    """
+    options = {
+        "--seed": ("seed", seed),
+        "--target": ("power.target", target),
+        "--replicates": ("power.replicates", replicates),
+        "--chunk-size": ("power.chunk_size", chunk_size),
+    }
+    result = scenario
+    for flag, (field, value) in options.items():
+        if value is None:
+            continue
+        checked = with_overrides(result, values={field: value}, source=flag)
+        if field in ("seed", "power.target"):
+            result = checked
+    return result
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning every failure into a user-facing message."""
     if not path.is_file():
