@@ -1,22 +1,36 @@
 """Atomic writes: a file that exists is complete (the bottom floor of the package).
 
 Every result file is written under a temporary name in its own folder and then
-renamed into place, so an interrupted run never leaves half a file behind.
+renamed into place, so an interrupted run never leaves half a file behind, and
+a failed write (a full disk, a read-only folder) leaves no temporary file.
 """
 
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 
+def _replace_from_temporary(path: Path, tmp: Path, write: Callable[[Path], None]) -> None:
+    """Write ``tmp`` with ``write``, then rename it to ``path``; never leave ``tmp`` behind."""
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            tmp.unlink()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` under a temporary name, then rename it into place."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    _replace_from_temporary(path, tmp, lambda t: t.write_bytes(data))
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -26,7 +40,16 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
         frame: The table.
         path: The CSV path; the Parquet file takes the same name with ``.parquet``.
     """
+    path = Path(path)
     atomic_write_bytes(path, frame.to_csv(index=False).encode())
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.parquet")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path.with_suffix(".parquet"))
+    _replace_from_temporary(
+        path.with_suffix(".parquet"), tmp, lambda t: frame.to_parquet(t, index=False)
+    )
+
+
+def write_figure(figure: Any, path: Path) -> None:
+    """Save a matplotlib figure as PNG at ``path``, atomically (100 dpi, tight box)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    atomic_write_bytes(Path(path), buffer.getvalue())

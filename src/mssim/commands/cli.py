@@ -7,17 +7,22 @@ stderr and the exit status is 2, with no traceback and no partial output.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from mssim import __version__
-from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml, with_overrides
+from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml, with_options
 from mssim.config.scenario import Scenario
+from mssim.config.sizes import check_jobs, monte_carlo, single_trial
 from mssim.errors import MssimError
 from mssim.registry import load_plugin
 
@@ -76,6 +81,45 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _memory(text: str) -> int:
+    from mssim.config.sizes import parse_memory
+
+    try:
+        return parse_memory(text)
+    except MssimError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--max-memory: ")) from None
+
+
+def _size_arguments(parser: argparse.ArgumentParser, jobs: bool = True) -> None:
+    parser.add_argument(
+        "--max-memory",
+        type=_memory,
+        default=None,
+        metavar="AMOUNT",
+        help="memory the command may use, e.g. 2G (default: what the machine has available)",
+    )
+    parser.add_argument(
+        "--max-hours",
+        type=float,
+        default=None,
+        help="longest estimated run time accepted (default 24)",
+    )
+    if jobs:
+        parser.add_argument(
+            "--force-jobs", action="store_true", help="allow more --jobs than cores"
+        )
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535; given {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535; given {text!r}")
+    return value
+
+
 def _load(args: argparse.Namespace) -> Scenario:
     return load_scenario(args.file, args.overrides)
 
@@ -112,21 +156,33 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulate one trial and write its tables and figure."""
+    scenario = with_options(_load(args), seed=args.seed)
+    n = args.n or scenario.trial.n_per_arm
+    single_trial(scenario, n, budget=args.max_memory, max_hours=args.max_hours)
+
     from mssim.commands.simulate import write_one_trial
 
-    scenario = _load(args)
-    if args.seed is not None:
-        scenario = with_overrides(scenario, values={"seed": args.seed}, source="--seed")
-    out = write_one_trial(scenario, args.n, Path(args.out), args.analysis, args.engine)
+    out = write_one_trial(
+        scenario,
+        args.n,
+        Path(args.out),
+        args.analysis,
+        args.engine,
+        args.max_memory,
+        args.max_hours,
+    )
     print(f"wrote one simulated trial to {out}/")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Monte Carlo power curve (or sample size) of a scenario."""
+    scenario = _load(args)
+    checked = with_options(scenario, replicates=args.replicates, chunk_size=args.chunk_size)
+    _preflight(args, checked, len(args.analysis or [checked.trial.analysis]), 1)
+
     from mssim.commands.run import run_power
 
-    scenario = _load(args)
     out = run_power(
         scenario,
         out=args.out,
@@ -139,6 +195,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         target=args.target,
         analyses=args.analysis,
         chunk_size=args.chunk_size,
+        max_memory=args.max_memory,
+        force_jobs=args.force_jobs,
+        max_hours=args.max_hours,
     )
     print(f"\nresults in {out}/")
     return 0
@@ -146,6 +205,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Operating characteristics over a grid of scenario fields."""
+    scenario = with_options(_load(args), replicates=args.replicates)
+    # cells counted from the text (parse_grid, which checks it, loads the engine)
+    counts = [len(text.partition("=")[2].split(",")) for text in args.grid]
+    cells = args.lhs if args.lhs is not None else math.prod(counts)
+    _preflight(args, scenario, 1, cells)
+
     from mssim.commands.sweep import sweep_command
 
     out = sweep_command(
@@ -157,9 +222,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         args.jobs,
         args.backend,
         args.out,
+        max_memory=args.max_memory,
+        force_jobs=args.force_jobs,
+        max_hours=args.max_hours,
     )
     print(f"\nresults in {out}/")
     return 0
+
+
+def _preflight(args: argparse.Namespace, scenario: Scenario, analyses: int, cells: int) -> None:
+    """Refuse an absurd Monte Carlo run before the engine is even imported."""
+    jobs = check_jobs(args.jobs, args.force_jobs)
+    monte_carlo(
+        scenario,
+        args.replicates or scenario.power.replicates,
+        scenario.power.n_per_arm,
+        analyses,
+        cells,
+        args.chunk_size if "chunk_size" in args else None,
+        jobs if args.backend != "threads" else 1,
+        args.max_memory,
+        args.max_hours,
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -172,6 +256,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_literature(args: argparse.Namespace) -> int:
     """A simulated literature of small trials, publication bias and meta-analysis."""
+    if args.studies >= 1 and 2 <= args.min_n <= args.max_n:  # else the command explains
+        single_trial(
+            _load(args),
+            args.max_n,
+            replicates=args.studies,
+            budget=args.max_memory,
+            max_hours=args.max_hours,
+        )
+
     from mssim.commands.literature import literature_command
 
     literature_command(
@@ -184,6 +277,8 @@ def cmd_literature(args: argparse.Namespace) -> int:
         outcome_switching=args.outcome_switching,
         open_label_share=args.open_label_share,
         seed=args.seed,
+        max_memory=args.max_memory,
+        max_hours=args.max_hours,
     )
     return 0
 
@@ -250,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="vectorized",
         help="vectorized engine or the Mesa agent view (same numbers)",
     )
+    _size_arguments(p, jobs=False)
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", help="Monte Carlo power curve, bias and exaggeration")
@@ -274,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="analysis to run (repeatable; default trial.analysis)",
     )
     p.add_argument("--chunk-size", type=_positive, default=None, help="replicates per chunk")
+    _size_arguments(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sweep", help="power over a grid of scenario fields (common random numbers)")
@@ -308,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="sweep folder (default results/<name>/sweep-<timestamp>); same --out resumes",
     )
+    _size_arguments(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="write report.html for a results folder")
@@ -346,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of open-label trials (vs usual care)",
     )
     p.add_argument("--seed", type=_non_negative, default=None, help="root seed")
+    _size_arguments(p, jobs=False)
     p.set_defaults(func=cmd_literature)
 
     p = sub.add_parser("dashboard", help="browser dashboard (Solara) on http://HOST:PORT")
@@ -355,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="scenario TOML file (default: the embedded default scenario)",
     )
-    p.add_argument("--port", type=_positive, default=8765, help="TCP port (default 8765)")
+    p.add_argument("--port", type=_port, default=8765, help="TCP port (default 8765)")
     p.add_argument("--host", default="127.0.0.1", help="interface (default loopback)")
     p.set_defaults(func=cmd_dashboard)
 
@@ -381,6 +480,32 @@ def _show_warning(message: Warning | str, *args: Any, **kwargs: Any) -> None:
     print(f"mssim: warning: {message}", file=sys.stderr)
 
 
+def os_error_message(err: OSError) -> str:
+    """An operating-system error as one line that names the path (or paths)."""
+    reason = err.strerror or str(err)
+    paths = [str(p) for p in (err.filename, err.filename2) if p is not None]
+    if not paths:
+        return f"{reason}"
+    return f"{' -> '.join(paths)}: {reason}"
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while a command runs, so temporary files are cleaned up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mssim`` command; returns the exit status."""
     parser = build_parser()
@@ -390,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        with warnings.catch_warnings():
+        with _terminate_as_interrupt(), warnings.catch_warnings():
             warnings.simplefilter("always", FutureWarning)
             warnings.showwarning = _show_warning
             for spec in getattr(args, "plugins", []):
@@ -403,6 +528,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader left (e.g. `mssim schema | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as err:  # a read-only or full disk, a file where a folder should be, ...
+        print(f"mssim: error: {os_error_message(err)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(
             "\nmssim: interrupted; finished chunks are kept. Re-run the same command to resume.",

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
+from mssim.commands.folders import check_folder, default_folder, open_folder
+from mssim.config import sizes as preflight
 from mssim.config.load import load_scenario, with_overrides
-from mssim.files import write_table
+from mssim.files import write_figure, write_table
 from mssim.literature.field import (
     AUTHORS_ANALYSIS,
     OPEN_LABEL_SIZE_POWER,
     Field,
     Publication,
+    check_inputs,
     simulate_field,
 )
+from mssim.montecarlo.parallel import run_key
 from mssim.outputs.figures.literature import (
     field_cumulative_plot,
     field_forest_plot,
@@ -31,17 +34,14 @@ def write_field(field: Field, folder: Path) -> None:
     Files: ``studies.csv``, ``meta.csv``, ``funnel.png``, ``forest.png`` and
     ``cumulative.png`` (when a study was published).
     """
+    figures = {"funnel.png": field_funnel_plot(field), "forest.png": field_forest_plot(field)}
+    if len(field.cumulative):
+        figures["cumulative.png"] = field_cumulative_plot(field)
     folder.mkdir(parents=True, exist_ok=True)
     write_table(field.studies, folder / "studies.csv")
     write_table(field.meta, folder / "meta.csv")
-    figures = {
-        "funnel.png": field_funnel_plot,
-        "forest.png": field_forest_plot,
-        "cumulative.png": field_cumulative_plot,
-    }
-    for name, draw in figures.items():
-        if name != "cumulative.png" or len(field.cumulative):
-            draw(field).savefig(folder / name, dpi=100, bbox_inches="tight")
+    for name, figure in figures.items():
+        write_figure(figure, folder / name)
 
 
 def literature_command(
@@ -54,6 +54,8 @@ def literature_command(
     outcome_switching: bool = False,
     open_label_share: float = 0.5,
     seed: int | None = None,
+    max_memory: int | None = None,
+    max_hours: float | None = None,
 ) -> Path:
     """``mssim literature``: simulate a field, write its folder and print its story.
 
@@ -68,6 +70,8 @@ def literature_command(
             showing a benefit.
         open_label_share: Share of open-label studies.
         seed: Root seed (default the scenario's).
+        max_memory: Memory it may use (bytes); default: what is available.
+        max_hours: Longest run accepted (default 24 hours).
 
     Returns:
         The results folder (``studies.csv``, ``meta.csv``, ``funnel.png``,
@@ -81,13 +85,8 @@ def literature_command(
         scenario = with_overrides(scenario, values={"seed": seed}, source="--seed")
     prov = Provenance(scenario)
     publication = Publication(p_nonsignificant, outcome_switching)
-    field = simulate_field(scenario, n_studies, sizes, publication, open_label_share)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    folder = (
-        Path(out) if out is not None else Path("results") / scenario.name / f"literature-{stamp}"
-    )
-    write_field(field, folder)
-    prov.extra["literature"] = {
+    check_inputs(n_studies, sizes, publication, open_label_share)
+    settings = {
         "n_studies": n_studies,
         "sizes": [int(n) for n in sizes],
         "p_nonsignificant": p_nonsignificant,
@@ -96,6 +95,17 @@ def literature_command(
         "analysis": AUTHORS_ANALYSIS,
         "open_label_size_power": OPEN_LABEL_SIZE_POWER,
     }
+    key = run_key({"kind": "literature", "scenario": scenario.model_dump(mode="json"), **settings})
+    folder = Path(out) if out is not None else default_folder(scenario.name, "literature")
+    check_folder(folder, "literature", key)
+    largest = max(int(n) for n in sizes) if len(sizes) else 2
+    preflight.single_trial(
+        scenario, largest, replicates=n_studies, budget=max_memory, max_hours=max_hours
+    )
+    field = simulate_field(scenario, n_studies, sizes, publication, open_label_share)
+    open_folder(folder, "literature", key)
+    write_field(field, folder)
+    prov.extra["literature"] = settings
     prov.write(folder)
     write_report(folder)
     print(story(field))

@@ -9,14 +9,23 @@ command resumes an interrupted run.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import math
 from pathlib import Path
 
 import pandas as pd
 
-from mssim.config.load import with_overrides
+from mssim.commands.folders import (
+    RESULTS,
+    default_folder,
+    open_folder,
+    read_marker,
+    slug,
+)
+from mssim.config import sizes
+from mssim.config.load import with_options
 from mssim.config.scenario import Scenario
-from mssim.files import atomic_write_bytes, write_table
+from mssim.files import atomic_write_bytes, write_figure, write_table
+from mssim.montecarlo.parallel import run_key
 from mssim.montecarlo.power import check_analyses, estimate
 from mssim.montecarlo.sample_size import SampleSize, solve_n
 from mssim.outputs.figures.power import power_curve
@@ -39,14 +48,24 @@ SHOWN = {
 }
 
 
-def resumable_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
-    """The newest unfinished run folder of this scenario, or a new timestamped one."""
-    base = root / scenario.name
-    if base.is_dir():
+def resumable_folder(scenario: Scenario, key: str, root: Path = RESULTS) -> Path:
+    """The newest unfinished folder of this run under ``root/<slug>/``, or a new one.
+
+    Args:
+        scenario: The scenario (its name is slugged into a folder name).
+        key: The run key; only a folder marked with the same key is resumed.
+        root: The results root.
+
+    Returns:
+        An unfinished folder of the same run, or a new timestamped folder.
+    """
+    base = root / slug(scenario.name)
+    if base.is_dir() and not base.is_symlink():
         for folder in sorted(base.iterdir(), reverse=True):
-            if (folder / "chunks").is_dir() and not (folder / "power.csv").exists():
+            marker = read_marker(folder) if folder.is_dir() else None
+            if marker and marker.get("key") == key and not (folder / "power.csv").exists():
                 return folder
-    return base / datetime.now().strftime("%Y%m%d-%H%M%S")
+    return default_folder(scenario.name, "run", root)
 
 
 def run_power(
@@ -62,13 +81,20 @@ def run_power(
     analyses: list[str] | None = None,
     chunk_size: int | None = None,
     progress: bool | None = None,
+    max_memory: int | None = None,
+    force_jobs: bool = False,
+    max_hours: float | None = None,
 ) -> Path:
     """Run the Monte Carlo, write the results folder and print the table.
+
+    Every input is checked before anything is written: the options go through
+    the scenario's own validation, the analyses must fit the design, and the
+    folder must be new, empty or a folder of the same run.
 
     Args:
         scenario: The scenario.
         out: Results folder; default: resume the newest unfinished run of this
-            scenario under ``results/<name>/``, else a new timestamped folder.
+            scenario under ``results/<slug of its name>/``, else a new timestamped folder.
         replicates: Trials per design point (default ``power.replicates``).
         seed: Root seed (default the scenario's).
         n_jobs: Parallel workers.
@@ -79,34 +105,74 @@ def run_power(
         analyses: Analyses (default ``[trial.analysis]``).
         chunk_size: Replicates per chunk.
         progress: Progress bar; None = only on a terminal.
+        max_memory: Memory the run may use (bytes); default: what the machine
+            has available. The chunk size is lowered to fit it.
+        force_jobs: Allow more workers than cores.
+        max_hours: Longest run accepted (default 24 hours).
 
     Returns:
         The results folder.
+
+    Raises:
+        MssimError: For an invalid option, analysis or folder, or a run that
+            would not fit in memory (with the estimate); nothing is written then.
     """
-    flags = {"seed": seed, "power.target": target}
-    given = {field: value for field, value in flags.items() if value is not None}
-    if given:
-        scenario = with_overrides(scenario, values=given, source="command-line flags")
-    check_analyses(scenario, analyses or [scenario.trial.analysis])  # before any folder
-    out = Path(out) if out is not None else resumable_folder(scenario)
-    out.mkdir(parents=True, exist_ok=True)
+    scenario = with_options(
+        scenario, seed=seed, target=target, replicates=replicates, chunk_size=chunk_size
+    )
+    methods = analyses or [scenario.trial.analysis]
+    check_analyses(scenario, methods)
+    n_jobs = sizes.check_jobs(n_jobs, force_jobs)
+    reps = replicates or scenario.power.replicates
+    workers = n_jobs if backend != "threads" else 1
+    plan = sizes.monte_carlo(
+        scenario,
+        reps,
+        scenario.power.n_per_arm,
+        len(methods),
+        1,
+        chunk_size,
+        workers,
+        max_memory,
+        max_hours,
+    )
+    if solve:  # the fine pass: more replicates around the answer
+        top = math.ceil(1.3 * max(scenario.power.n_per_arm)) + 1
+        sizes.monte_carlo(
+            scenario,
+            sizes.fine_replicates(scenario, reps),
+            [top],
+            1,
+            1,
+            plan.chunk_size,
+            workers,
+            max_memory,
+            max_hours,
+        )
+    if plan.chunk_size < (chunk_size or scenario.power.chunk_size):
+        chunk_size = plan.chunk_size
+    key = run_key(
+        {
+            "kind": "run",
+            "scenario": scenario.model_dump(mode="json"),
+            "replicates": reps,
+            "analyses": methods,
+            "solve": solve,
+        }
+    )
+    out = Path(out) if out is not None else resumable_folder(scenario, key)
+    out = open_folder(out, "run", key)
     prov = Provenance(scenario)
     run = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress}
-    frame = estimate(
-        scenario,
-        replicates=replicates,
-        analyses=analyses,
-        chunk_size=chunk_size,
-        out=out,
-        **run,
-    )
+    amounts = {"replicates": replicates, "chunk_size": chunk_size}
+    frame = estimate(scenario, analyses=methods, out=out, **amounts, **run)
+    figure = power_curve(frame, target=scenario.power.target)
+    answer = solve_n(scenario, **amounts, **run) if solve else None
     print_table(frame)
     write_table(frame, out / "power.csv")
-    figure = power_curve(frame, target=scenario.power.target)
-    figure.savefig(out / "power.png", dpi=100, bbox_inches="tight")
+    write_figure(figure, out / "power.png")
     prov.extra["replicates"] = int(frame.replicates.iloc[0])
-    if solve:
-        answer = solve_n(scenario, replicates=replicates, chunk_size=chunk_size, **run)
+    if answer is not None:
         write_table(answer.curve, out / "sample_size.csv")
         atomic_write_bytes(
             out / "sample_size.json", json.dumps(sample_size_dict(answer), indent=2).encode()

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import shutil
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
+from mssim.commands.folders import MARKER, check_folder, read_marker, write_marker
+from mssim.config import sizes
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
+from mssim.files import atomic_write_bytes, write_figure
 from mssim.model.engine import one_trial_run
+from mssim.montecarlo.parallel import run_key
 from mssim.montecarlo.power import analyses_for
 from mssim.outputs.figures.trajectories import patient_trajectories
 from mssim.outputs.provenance import Provenance
@@ -42,17 +49,25 @@ def simulate_one_trial(
     return trials, tables(trials)
 
 
+TABLES = ("patients", "visits", "daily", "sessions", "relapses", "arms", "analysis")
+FILES = (*(f"{name}.csv" for name in TABLES), "trajectories.png", "manifest.json")
+
+
 def write_one_trial(
     scenario: Scenario,
     n_per_arm: int | None,
     out: Path,
     analysis: str | None = None,
     engine: str = "vectorized",
+    max_memory: int | None = None,
+    max_hours: float | None = None,
 ) -> Path:
     """Write patients, visits, daily, sessions, relapses, arms and analysis tables.
 
-    Files are written to a temporary folder first and moved into ``out`` at
-    the end, so an error leaves nothing half-written.
+    Files are written to a temporary folder beside ``out`` first and moved
+    into ``out`` at the end, so an error leaves nothing half-written. ``out``
+    must be new, empty, or an earlier ``simulate`` folder holding only the
+    files mssim wrote there (those files are replaced, nothing else is touched).
 
     Args:
         scenario: The scenario.
@@ -61,9 +76,15 @@ def write_one_trial(
         analysis: Analysis name, ``"all"`` for every fitting method, or None
             for ``trial.analysis``.
         engine: ``vectorized`` or ``mesa``.
+        max_memory: Memory it may use (bytes); default: what is available.
+        max_hours: Longest run accepted (default 24 hours).
 
     Returns:
         The output folder.
+
+    Raises:
+        MssimError: For an analysis that does not fit, an unknown engine or a
+            folder mssim may not write into; nothing is written then.
     """
     methods = analyses_for(scenario, single_trial=True)
     if analysis == "all":
@@ -75,35 +96,95 @@ def write_one_trial(
                 f"--analysis: {chosen[0]!r} does not fit this scenario; allowed: "
                 + ", ".join([*methods, "all"])
             )
+    if engine not in ENGINES:
+        raise MssimError(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+    n = n_per_arm or scenario.trial.n_per_arm
+    key = run_key(
+        {
+            "kind": "simulate",
+            "scenario": scenario.model_dump(mode="json"),
+            "n_per_arm": n,
+            "analyses": chosen,
+            "engine": engine,
+        }
+    )
+    out = Path(out)
+    check_folder(out, "simulate", key, refreshable=True)
+    sizes.single_trial(scenario, n, budget=max_memory, max_hours=max_hours)
     prov = Provenance(scenario)
     trials, t = simulate_one_trial(scenario, n_per_arm, engine)
     result = analysis_table(trials, chosen)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
-        work = Path(tmp)
-        for name, frame in {
-            "patients": t.patients,
-            "visits": t.visits,
-            "daily": t.daily,
-            "sessions": t.sessions,
-            "relapses": t.relapses,
-            "arms": t.arms,
-            "analysis": result,
-        }.items():
-            frame.to_csv(work / f"{name}.csv", index=False)
-        figure = patient_trajectories(t.daily, t.sessions, t.relapses)
-        figure.savefig(work / "trajectories.png", dpi=100, bbox_inches="tight")
-        prov.extra.update(
-            {"engine": engine, "n_per_arm": n_per_arm or scenario.trial.n_per_arm, "replicate": 0}
+    figure = patient_trajectories(t.daily, t.sessions, t.relapses)
+    frames = dict(
+        zip(
+            TABLES,
+            (t.patients, t.visits, t.daily, t.sessions, t.relapses, t.arms, result),
+            strict=True,
         )
+    )
+    prov.extra.update({"engine": engine, "n_per_arm": n, "replicate": 0})
+    with staging_folder(out) as work:
+        write_marker(work, "simulate", key)
+        for name, frame in frames.items():
+            atomic_write_bytes(work / f"{name}.csv", frame.to_csv(index=False).encode())
+        write_figure(figure, work / "trajectories.png")
         prov.write(work)
-        if out.exists():
-            shutil.rmtree(out)
-        work.rename(out)
-        work.mkdir()  # TemporaryDirectory removes this empty stand-in
+        write_marker(work, "simulate", key, list(FILES))
+        check_folder(out, "simulate", key, refreshable=True)
+        _move_into(work, out)
     _print_summary(t.arms, result)
     return out
+
+
+@contextlib.contextmanager
+def staging_folder(out: Path) -> Iterator[Path]:
+    """A new, empty folder beside ``out``, removed on exit whatever happens.
+
+    Its name is ``.<out name>.mssim-<pid>.tmp``. Staging folders left by a
+    killed ``simulate`` (their process is gone) are removed first; only
+    folders of that name that carry mssim's marker are ever removed.
+    """
+    target = Path(os.path.abspath(out))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(target)
+    work = target.parent / f".{target.name}.mssim-{os.getpid()}.tmp"
+    work.mkdir()
+    try:
+        yield work
+    finally:
+        if work.is_dir() and not work.is_symlink():
+            shutil.rmtree(work)
+
+
+def _remove_stale_staging(target: Path) -> None:
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.mssim-(\d+)\.tmp$")
+    for entry in target.parent.iterdir():
+        found = pattern.match(entry.name)
+        if not found or entry.is_symlink() or not entry.is_dir():
+            continue
+        pid = int(found.group(1))
+        if (pid == os.getpid() or not _alive(pid)) and read_marker(entry) is not None:
+            shutil.rmtree(entry)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _move_into(work: Path, out: Path) -> None:
+    """Move the finished files into ``out`` (a rename when ``out`` is new)."""
+    if not os.path.lexists(out):
+        work.rename(out)
+        work.mkdir()  # the staging context removes this empty stand-in
+        return
+    for name in [*FILES, MARKER]:
+        os.replace(work / name, out / name)
 
 
 def _print_summary(arms: pd.DataFrame, result: pd.DataFrame) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from mssim.commands.folders import default_folder, open_folder
 from mssim.commands.run import SHOWN
-from mssim.config.load import load_scenario
+from mssim.config import sizes
+from mssim.config.load import load_scenario, with_options
 from mssim.config.scenario import Scenario
-from mssim.files import write_table
-from mssim.montecarlo.sweep import check_grid, parse_grid, run_sweep, sweep_points
+from mssim.files import write_figure, write_table
+from mssim.montecarlo.parallel import run_key
+from mssim.montecarlo.power import check_analyses
+from mssim.montecarlo.sweep import cell_scenario, check_grid, parse_grid, run_sweep, sweep_points
 from mssim.outputs.figures.sweep import sweep_figures
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
@@ -28,9 +32,10 @@ def write_sweep(
 ) -> None:
     """Write sweep.csv, figures, manifest.json and report.html into ``out``."""
     points = sweep_points(scenario, grid, lhs)
+    figures = sweep_figures(table, scenario, list(grid), lhs is None)
     write_table(table, out / "sweep.csv")
-    for name, figure in sweep_figures(table, scenario, list(grid), lhs is None).items():
-        figure.savefig(out / name, dpi=100, bbox_inches="tight")
+    for name, figure in figures.items():
+        write_figure(figure, out / name)
     prov.extra.update(
         {
             "replicates": int(table.replicates.iloc[0]),
@@ -68,6 +73,9 @@ def sweep_command(
     n_jobs: int,
     backend: str,
     out: Path | None,
+    max_memory: int | None = None,
+    force_jobs: bool = False,
+    max_hours: float | None = None,
 ) -> Path:
     """``mssim sweep``: run a sweep into a folder and print a summary.
 
@@ -80,14 +88,40 @@ def sweep_command(
         n_jobs: Parallel workers.
         backend: ``threads``, ``processes`` or ``dask``.
         out: Sweep folder; default ``results/<name>/sweep-<timestamp>/``.
+        max_memory: Memory the sweep may use (bytes); default: what is available.
+        force_jobs: Allow more workers than cores.
+        max_hours: Longest sweep accepted (default 24 hours).
 
     Returns:
         The sweep folder.
     """
-    scenario = load_scenario(file, overrides)
+    scenario = with_options(load_scenario(file, overrides), replicates=replicates)
     grid = check_grid(parse_grid(grid_args))
-    sweep_points(scenario, grid, lhs)  # every cell valid before anything is written
-    folder = Path(out) if out is not None else _default_folder(scenario)
+    n_jobs = sizes.check_jobs(n_jobs, force_jobs)
+    cells = lhs if lhs is not None else math.prod(len(values) for values in grid.values())
+    sizes.monte_carlo(
+        scenario,
+        replicates or scenario.power.replicates,
+        scenario.power.n_per_arm,
+        cells=cells,
+        workers=n_jobs if backend != "threads" else 1,
+        budget=max_memory,
+        max_hours=max_hours,
+    )
+    points = sweep_points(scenario, grid, lhs)
+    for i, point in enumerate(points):  # every cell valid before anything is written
+        check_analyses(cell_scenario(scenario, point, i), [scenario.trial.analysis])
+    key = run_key(
+        {
+            "kind": "sweep",
+            "scenario": scenario.model_dump(mode="json"),
+            "grid": grid,
+            "lhs": lhs,
+            "replicates": replicates or scenario.power.replicates,
+        }
+    )
+    folder = Path(out) if out is not None else default_folder(scenario.name, "sweep")
+    open_folder(folder, "sweep", key)
     prov = Provenance(scenario)
     try:
         table = run_sweep(
@@ -106,8 +140,3 @@ def sweep_command(
     write_sweep(folder, table, scenario, grid, lhs, prov)
     print_summary(table, list(grid))
     return folder
-
-
-def _default_folder(scenario: Scenario) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("results") / scenario.name / f"sweep-{stamp}"

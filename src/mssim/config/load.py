@@ -8,6 +8,7 @@ instrument or intervention kind brings) fill whatever the file leaves out.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import math
@@ -85,6 +86,43 @@ def with_overrides(
     return validate(raw, label)
 
 
+def with_options(
+    scenario: Scenario,
+    seed: int | None = None,
+    target: float | None = None,
+    replicates: int | None = None,
+    chunk_size: int | None = None,
+) -> Scenario:
+    """Command-line options checked by the scenario's own validation.
+
+    ``--seed``, ``--target``, ``--replicates`` and ``--chunk-size`` obey the
+    same ranges as ``seed``, ``power.target``, ``power.replicates`` and
+    ``power.chunk_size`` in a scenario file. The seed and the target become
+    part of the returned scenario; replicates and chunk size are run settings
+    and are only checked.
+
+    Returns:
+        The scenario with ``seed`` and ``power.target`` applied.
+
+    Raises:
+        MssimError: Naming the option and the field, for a value out of range.
+    """
+    options = {
+        "--seed": ("seed", seed),
+        "--target": ("power.target", target),
+        "--replicates": ("power.replicates", replicates),
+        "--chunk-size": ("power.chunk_size", chunk_size),
+    }
+    result = scenario
+    for flag, (field, value) in options.items():
+        if value is None:
+            continue
+        checked = with_overrides(result, values={field: value}, source=flag)
+        if field in ("seed", "power.target"):
+            result = checked
+    return result
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning every failure into a user-facing message."""
     if not path.is_file():
@@ -120,18 +158,34 @@ def parse_override(text: str, source: str) -> tuple[list[str], Any]:
 
 
 def apply_override(raw: dict[str, Any], text: str, source: str) -> None:
-    """Apply one ``--set`` override to the raw scenario table, in place."""
+    """Apply one ``--set`` override to the raw scenario table, in place.
+
+    Overriding one entry of a table merges with the table's defaults: for
+    example ``arms.acupuncture.targets.fatigue=0.5`` keeps the default pain
+    and sleep targets, and ``relapses.annual_rate.rrms=0.5`` keeps the other
+    MS types' rates.
+    """
     path, value = parse_override(text, source)
     if path[0] == "arms" and "arms" not in raw:
         # Overriding one arm must not drop the default arms.
         raw["arms"] = {name: {"intervention": arm.intervention} for name, arm in _default_arms()}
-    _set(raw, path, value, source)
+    _set(raw, path, value, source, merge_defaults=True)
 
 
-def _set(raw: dict[str, Any], path: list[str], value: Any, source: str) -> None:
-    """Put ``value`` at a key path in a raw scenario table, creating tables on the way."""
+def _set(
+    raw: dict[str, Any], path: list[str], value: Any, source: str, merge_defaults: bool = False
+) -> None:
+    """Put ``value`` at a key path in a raw scenario table, creating tables on the way.
+
+    With ``merge_defaults``, a table of values that is created on the way
+    starts as a copy of its default (see :func:`_table_default`).
+    """
     table = raw
     for depth, part in enumerate(path[:-1]):
+        if part not in table and merge_defaults:
+            default = _table_default(path[: depth + 1])
+            if default is not None:
+                table[part] = copy.deepcopy(default)
         table = table.setdefault(part, {})
         if not isinstance(table, dict):
             dotted = ".".join(path[: depth + 1])
@@ -140,6 +194,37 @@ def _set(raw: dict[str, Any], path: list[str], value: Any, source: str) -> None:
                 f"given {table!r}"
             )
     table[path[-1]] = value
+
+
+def _table_default(path: list[str]) -> dict[str, Any] | None:
+    """The default of a table of plain values at ``path`` (e.g. ``relapses.annual_rate``).
+
+    Only tables whose values are numbers or tables of numbers have one (targets,
+    rates, loadings, allocation); tables of models (arms, symptoms) fill their
+    own defaults when validated. None where there is no such default.
+    """
+    annotation: Any = Scenario
+    depth = 0
+    while depth < len(path):
+        model = _model_in(annotation)
+        if model is None or path[depth] not in model.model_fields:
+            return None
+        info = model.model_fields[path[depth]]
+        values = typing.get_args(info.annotation)[1] if _is_dict(info.annotation) else None
+        if depth == len(path) - 1:
+            if values is None or _model_in(values) is not None:
+                return None
+            default = info.get_default(call_default_factory=True)
+            return default if isinstance(default, dict) else None
+        # a table of models (e.g. arms): step over the key into the model
+        annotation, depth = (
+            (values, depth + 2) if values is not None else (info.annotation, depth + 1)
+        )
+    return None
+
+
+def _is_dict(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is dict
 
 
 def _default_arms() -> Iterable[tuple[str, Any]]:

@@ -22,9 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mssim.registry import ANALYSES, DESIGNS, ENDPOINTS, INSTRUMENTS, INTERVENTIONS
 
+# Every float is finite (``allow_inf_nan=False`` on every model) and bounded.
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0, le=100.0)]  # SDs, weights, rates, points
+Positive = Annotated[float, Field(gt=0.0, le=36_500.0)]  # time constants (days), SDs, shapes
+Level = Annotated[float, Field(ge=-10.0, le=20.0)]  # latent NRS, clipped to 0-10 when felt
+Effect = Annotated[float, Field(ge=-100.0, le=100.0)]  # SD or instrument points
+Loading = Annotated[float, Field(ge=-10.0, le=10.0)]  # NRS points or SD per SD
+Score = Annotated[float, Field(ge=-100.0, le=100.0)]  # instrument points (all within 0-84)
+Weeks = Annotated[int, Field(ge=1, le=520)]
 
 SYMPTOMS = ("fatigue", "pain", "sleep", "spasticity", "bladder", "cognition")
 MEDIATORS = ("autonomic", "cortisol", "melatonin", "inflammation", "pain_sensitivity")
@@ -35,7 +41,7 @@ SCORED_FIELDS = ("reference_sd", "mcid", "measurement_sd")
 class Strict(BaseModel):
     """Closed, frozen parameter set: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Symptom(Strict):
@@ -49,7 +55,7 @@ class Symptom(Strict):
     enabled: bool = Field(True, description="Simulate this symptom.")
     instrument: str = Field("nrs", description="Instrument that scores the symptom at visits.")
     prevalence: Probability = Field(1.0, description="Share of patients who have the symptom.")
-    mean: float = Field(5.0, description="Population mean of personal levels (0-10 NRS).")
+    mean: Level = Field(5.0, description="Population mean of personal levels (0-10 NRS).")
     between_sd: NonNegative = Field(2.0, description="SD of personal levels (NRS).")
     day_sd: NonNegative = Field(1.5, description="SD of day-to-day fluctuation (NRS).")
     autocorrelation: float = Field(
@@ -289,7 +295,7 @@ class Mechanism(Strict):
     persistence: float = Field(
         0.9, ge=0.0, lt=1.0, description="Lag-1 autocorrelation of each mediator (A)."
     )
-    loadings: dict[str, dict[str, float]] = Field(
+    loadings: dict[str, dict[str, Loading]] = Field(
         default_factory=lambda: {
             # NRS points of symptom per mediator SD (A): sympathetic dominance
             # disturbs sleep and adds fatigue; cortisol and inflammation tire;
@@ -300,7 +306,7 @@ class Mechanism(Strict):
         },
         description="symptom -> mediator -> NRS points per mediator SD.",
     )
-    treatment_response: dict[str, float] = Field(
+    treatment_response: dict[str, Loading] = Field(
         default_factory=lambda: {
             # mediator SD moved per SD of treatment effect (A): parasympathetic
             # tone up, cortisol down, melatonin up, pain networks dampened.
@@ -400,12 +406,12 @@ class Screening(Strict):
 
     enabled: bool = Field(True, description="Apply the eligibility rules below.")
     symptom: str = Field("fatigue", description="Symptom scored at screening.")
-    min_score: float | None = Field(
+    min_score: Score | None = Field(
         None,
         description="Lowest eligible screening score (instrument points); default: the "
         "instrument's screening cut-off (FSS >= 4).",
     )
-    max_score: float | None = Field(None, description="Highest eligible score, if any.")
+    max_score: Score | None = Field(None, description="Highest eligible score, if any.")
     max_edss: float = Field(6.5, ge=0.0, le=10.0, description="Entry EDSS <= 6-7 (Charité).")
     days_before_baseline: int = Field(
         28, ge=1, le=180, description="Days from screening to baseline (A: 4-week screening)."
@@ -445,7 +451,7 @@ class Drug(Strict):
     """A background drug given in an arm from day 1 (for example amantadine)."""
 
     name: str = "amantadine"
-    effect: float = Field(0.3, description="Effect once at full strength (units of the arm).")
+    effect: Effect = Field(0.3, description="Effect once at full strength (units of the arm).")
     onset_days: Positive = Field(14.0, description="Time constant of onset (days) (A).")
 
 
@@ -462,12 +468,12 @@ class Arm(Strict):
 
     intervention: str
     sham_type: Literal["penetrating", "non_penetrating"] = "penetrating"
-    specific_effect: float = Field(0.0, description="Effect of verum needling itself.")
+    specific_effect: Effect = Field(0.0, description="Effect of verum needling itself.")
     specific_fraction: Probability = Field(
         0.0,
         description="Share of the acupuncture arm's specific effect a penetrating sham carries.",
     )
-    nonspecific_effect: float = Field(
+    nonspecific_effect: Effect = Field(
         0.0, description="Effect of expectation and ritual, scaled by expectation."
     )
     effect_units: Literal["sd", "points"] = "sd"
@@ -477,7 +483,9 @@ class Arm(Strict):
     )
     sessions_per_week: float = Field(0.0, ge=0.0, le=7.0)
     weeks: int = Field(0, ge=0, le=104, description="Weeks of sessions.")
-    start_day: int = Field(1, ge=1, description="Day of the first session (day 0 = baseline).")
+    start_day: int = Field(
+        1, ge=1, le=728, description="Day of the first session (day 0 = baseline)."
+    )
     gain_per_session: Probability = Field(
         0.15, description="Share of the remaining effect gained per session (A)."
     )
@@ -600,13 +608,13 @@ class Trial(Strict):
     block_size: int = Field(4, ge=1, le=100, description="Block length (patients).")
     stratify_by: Literal["ms_type", "severity"] = "ms_type"
     weeks: int = Field(12, ge=1, le=104, description="Week of the primary visit.")
-    extra_visit_weeks: list[Annotated[int, Field(ge=1)]] = Field(
+    extra_visit_weeks: list[Weeks] = Field(
         default_factory=lambda: [6],
         description="Visits before the primary one (weeks); data only, no interim analysis.",
     )
-    follow_up_weeks: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    follow_up_weeks: list[Weeks] = Field(default_factory=list)
     washout_weeks: int = Field(4, ge=0, le=52, description="Crossover washout (weeks).")
-    period_effect: float = Field(
+    period_effect: Loading = Field(
         0.0, description="Crossover period-2 shift of every symptom (NRS points)."
     )
     primary_endpoint: str = Field("fatigue", description="Symptom scored for the primary test.")
@@ -645,12 +653,12 @@ class PowerSettings(Strict):
     """Monte Carlo settings for ``mssim run``."""
 
     n_per_arm: list[Annotated[int, Field(ge=2, le=100_000)]] = Field(
-        default_factory=lambda: [20, 40, 60, 80, 100, 150]
+        default_factory=lambda: [20, 40, 60, 80, 100, 150], min_length=1
     )
     replicates: int = Field(1000, ge=1, le=10_000_000)
     target: float = Field(0.8, gt=0.0, lt=1.0, description="Target power.")
     mcse_target: float = Field(
-        0.01, gt=0.0, le=0.1, description="Largest power MCSE near the sample-size answer."
+        0.01, ge=0.001, le=0.1, description="Largest power MCSE near the sample-size answer."
     )
     chunk_size: int = Field(100, ge=1, le=100_000, description="Replicates per chunk.")
 
@@ -863,4 +871,54 @@ def _check_cross_fields(s: Scenario) -> None:
         fail(
             "trial.block_size",
             f"must be a multiple of the allocation total {unit}; given {s.trial.block_size}",
+        )
+    _check_contradictions(s, fail)
+
+
+def _check_contradictions(s: Scenario, fail: Any) -> None:
+    """Inputs that validate one by one but cannot all hold: each says what to change."""
+    for name in s.arms:
+        if not name.strip() or name != name.strip() or " - " in name or "." in name:
+            fail(
+                f"arms.{name}",
+                f"arm name {name!r} cannot name a contrast; use a non-empty name without "
+                "surrounding spaces, ' - ' or '.'",
+            )
+    endpoints = s.endpoints()
+    for i, name in enumerate(endpoints[1:]):
+        if name in endpoints[: i + 1]:
+            fail(
+                f"trial.secondary_endpoints.{i}",
+                f"{name!r} is already an endpoint; list each endpoint once",
+            )
+    seen: set[tuple[str, ...]] = set()
+    for i, text in enumerate(s.trial.contrasts):
+        pair = tuple(part.strip() for part in text.split(" - "))
+        if len(set(pair)) == 1:
+            fail(f"trial.contrasts.{i}", f"{text!r} compares an arm with itself; use two arms")
+        if pair in seen:
+            fail(f"trial.contrasts.{i}", f"{text!r} is listed twice; list each contrast once")
+        seen.add(pair)
+    primary_day = 7 * s.trial.weeks
+    for name, arm in s.arms.items():
+        if arm.kind.needled and arm.n_sessions() == 0:
+            fail(
+                f"arms.{name}.weeks",
+                f"a {arm.intervention} arm needs sessions; give weeks >= 1 and "
+                f"sessions_per_week > 0 (given weeks={arm.weeks}, "
+                f"sessions_per_week={arm.sessions_per_week:g})",
+            )
+        if arm.n_sessions() and arm.start_day > primary_day:
+            fail(
+                f"arms.{name}.start_day",
+                f"day {arm.start_day} is after the primary visit (day {primary_day} = "
+                f"7 x trial.weeks), so no session would count; give start_day <= {primary_day}",
+            )
+    screening = s.population.screening
+    low, high = screening.min_score, screening.max_score
+    if screening.enabled and low is not None and high is not None and high < low:
+        fail(
+            "population.screening.max_score",
+            f"{high:g} is below min_score {low:g}, so nobody is eligible; "
+            "give max_score >= min_score",
         )

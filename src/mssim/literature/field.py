@@ -187,7 +187,7 @@ def trial_scenario(
 # ---------------------------------------------------------------------------- the field
 
 
-def _check_inputs(
+def check_inputs(
     n_studies: int,
     sizes: tuple[int, int] | Sequence[int],
     publication: Publication,
@@ -339,7 +339,7 @@ def simulate_field(
             scenario without an acupuncture arm.
     """
     publication = publication or Publication()
-    _check_inputs(n_studies, sizes, publication, open_label_share)
+    check_inputs(n_studies, sizes, publication, open_label_share)
     if seed is not None:
         scenario = with_overrides(scenario, values={"seed": seed}, source="seed")
     rng = _field_rng(scenario.seed)

@@ -189,13 +189,18 @@ def type_s_and_exaggeration(significant: np.ndarray, theta: float) -> dict[str, 
 
 
 def check_analyses(scenario: Scenario, analyses: list[str]) -> None:
-    """Refuse analyses that are unknown, cannot run over many replicates or do not fit.
+    """Refuse analyses that are unknown, repeated, cannot run over many replicates or do not fit.
 
     Raises:
         MssimError: Naming the analysis and what is allowed.
     """
     if not analyses:
         raise MssimError("analysis: no analysis given")
+    repeated = sorted({m for m in analyses if analyses.count(m) > 1})
+    if repeated:
+        raise MssimError(
+            f"analysis: {', '.join(map(repr, repeated))} given more than once; give each once"
+        )
     for method in analyses:
         entry = ANALYSES.get(method, "analysis")
         if not entry.monte_carlo:

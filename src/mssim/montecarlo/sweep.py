@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from mssim.config.load import with_overrides
+from mssim.config.relevance import inert_reason
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.montecarlo.parallel import (
@@ -100,6 +101,12 @@ def check_grid(grid: dict[str, list[Any]]) -> dict[str, list[float]]:
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise MssimError(f"--grid {field}: {value!r} is not a number; {_GRID_HELP}")
         checked[field] = [int(v) if isinstance(v, numbers.Integral) else float(v) for v in values]
+        repeated = sorted({v for v in checked[field] if checked[field].count(v) > 1})
+        if repeated:
+            raise MssimError(
+                f"--grid {field}: {', '.join(map(repr, repeated))} given more than once; "
+                "give each value once"
+            )
     return checked
 
 
@@ -127,6 +134,10 @@ def sweep_points(scenario: Scenario, grid: dict[str, list[float]], lhs: int | No
     """
     grid = check_grid(grid)
     fields = list(grid)
+    for field in fields:
+        reason = inert_reason(scenario, field)
+        if reason:
+            raise MssimError(f"--grid {field}: sweeping it would change nothing: {reason}")
     if lhs is None:
         return [
             dict(zip(fields, combo, strict=True)) for combo in itertools.product(*grid.values())
