@@ -10,7 +10,7 @@ import pandas as pd
 
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
-from mssim.model.engine import one_trial_run
+from mssim.model.engine import one_trial
 from mssim.montecarlo.power import analyses_for
 from mssim.outputs.plots import patient_trajectories
 from mssim.outputs.provenance import Provenance
@@ -36,7 +36,7 @@ def simulate_one_trial(
         model.run()
         trials = model.trials()
     elif engine == "vectorized":
-        trials = randomized(scenario, one_trial_run(scenario, total_patients(scenario, n)).run())
+        trials = randomized(scenario, one_trial(scenario, total_patients(scenario, n)))
     else:
         raise MssimError(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
     return trials, tables(trials)
