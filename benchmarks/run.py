@@ -265,7 +265,10 @@ def engine_vs_floor(scenario: Scenario, sizes: Sizes) -> tuple[list[Figure], flo
         f"   not counted: the screening run-in ({candidates} candidates x "
         f"{run_in_days(scenario, model)} days per enrolment slot)"
     )
-    say("   normal deviates drawn per replicate, by stream (counted at rng.stream):")
+    say(
+        "   normal deviates drawn per replicate through rng.stream (the kernel's keyed "
+        "streams are not counted, so the floor draws only its own AR(1) normals):"
+    )
     for purpose, k in sorted(draws.items(), key=lambda kv: -kv[1]):
         say(f"     {purpose:14s} {k:>10,d}  ({k / n:,.1f} per patient)")
     say(f"     {'total':14s} {sum(draws.values()):>10,d}; x {r} replicates = {total_draws:,d}")

@@ -53,6 +53,11 @@ def test_hypothetical_strategy_censors_after_relapse_and_uses_no_relapse_truth()
             "trial.estimand=hypothetical",
             "relapses.annual_rate={rrms=3.0, spms=3.0, ppms=3.0}",
             "dropout.rate=0.0",
+            # adverse events that never make anyone leave: only relapses censor
+            *(
+                f"arms.{arm}.adverse_events={{minor={{per_session=0.01, dropout=0.0}}}}"
+                for arm in ("acupuncture", "sham")
+            ),
         ]
     )
     n = alloc.shape[1]

@@ -16,7 +16,7 @@ from mssim.config import sizes
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.files import atomic_write_bytes, write_figure
-from mssim.model.engine import one_trial_run
+from mssim.model.engine import one_trial
 from mssim.montecarlo.parallel import run_key
 from mssim.montecarlo.power import analyses_for
 from mssim.outputs.figures.trajectories import patient_trajectories
@@ -43,7 +43,7 @@ def simulate_one_trial(
         model.run()
         trials = model.trials()
     elif engine == "vectorized":
-        trials = randomized(scenario, one_trial_run(scenario, total_patients(scenario, n)).run())
+        trials = randomized(scenario, one_trial(scenario, total_patients(scenario, n)))
     else:
         raise MssimError(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
     return trials, tables(trials)

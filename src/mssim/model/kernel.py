@@ -1,0 +1,720 @@
+"""One fused kernel per patient: screen, treat, mediators, symptoms, relapses, behave, observe.
+
+Every patient is simulated on its own, with its whole state in a few small
+arrays and its random numbers from keyed streams (:mod:`mssim.model.rng`), so
+the result for a patient does not depend on which other patients are
+simulated, in which order, on how many threads, or in how many calls:
+
+* the Monte Carlo engine (:func:`run_chunk`) runs each patient from the
+  screening day to the last visit in one pass of :func:`drive`, its state in
+  one reused scratch row; patients may be split over threads;
+* the Mesa view (:class:`mssim.model.engine.TrialRun`) calls the very same
+  :func:`drive` one day at a time, keeping each patient's state (including
+  its symptom stream) in its own scratch row, so it is bit-identical.
+
+Only what the analyses need is kept: visit scores from running recall-window
+sums, dropout day, sessions and adverse-event counts, relapse onsets, and the
+enrolled patient's traits. Daily paths are written only when asked for.
+
+Streams read by one patient (key = (seed, replicate, purpose, patient, sub)):
+
+=============  ======================  =============================================
+purpose        sub                     read in this order
+=============  ======================  =============================================
+enrolment      candidate k             MS type (U), EDSS (N); if EDSS-eligible or the
+                                       last: levels (S N), presence (S U), stationary
+                                       start (2S N), mediators (M N), run-in days x
+                                       (2S + M) N, screening error (N); if enrolled:
+                                       therapy (U), relapse propensity (U)
+relapses       0                       per relapse slot: gap (U), size (N), residual (U)
+symptoms       0                       per trial day: S shocks, S drift, M mediator (N)
+behaviour      0 / slot + 1            dropout threshold (U) / attendance, event, leave (U)
+measurement    visit v                 S errors (N), every symptom whether tracked or not
+=============  ======================  =============================================
+
+(U = uniform, N = standard normal; S symptoms, M mediators.)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from mssim.model.rng import normal, open_stream, uniform
+
+ENROLMENT, SYMPTOMS, RELAPSES, BEHAVIOUR, MEASUREMENT = 0, 1, 2, 5, 6
+NEVER = np.iinfo(np.int32).max
+MCAR, MAR, MNAR = 0, 1, 2
+
+
+# Parameters taken as they are from :class:`mssim.model.symptoms.SymptomModel`.
+SYMPTOM_FIELDS = (
+    "mean", "between_chol", "prevalence", "phi", "innovation_sd", "day_chol",
+    "sleep_to_fatigue", "pain_to_sleep", "stationary_chol", "drift_rho",
+    "drift_innovation_sd", "drift_sd", "relapse_jump", "mediator_persistence", "loadings",
+    "mediator_response",
+)  # fmt: skip
+
+
+class Params(NamedTuple):
+    """Everything the kernel reads, as arrays and scalars (built by the engine).
+
+    Shapes: S symptoms, M mediators, G regimens, C courses, A arms, L adverse
+    event types per arm (padded), V visits, T tracked symptoms, D trial days.
+    """
+
+    key: np.ndarray  # uint64 (2,)
+    # symptoms
+    mean: np.ndarray
+    between_chol: np.ndarray
+    prevalence: np.ndarray
+    phi: np.ndarray
+    innovation_sd: np.ndarray
+    day_chol: np.ndarray
+    sleep_to_fatigue: float
+    pain_to_sleep: float
+    stationary_chol: np.ndarray
+    drift_rho: np.ndarray
+    drift_innovation_sd: np.ndarray
+    drift_sd: np.ndarray
+    relapse_jump: np.ndarray
+    mediator_persistence: float
+    loadings: np.ndarray  # (S, M)
+    mediator_response: np.ndarray  # (M,)
+    # population and screening
+    type_shares: np.ndarray  # cumulative (3,)
+    edss_shift: np.ndarray  # (3,)
+    edss_median: float
+    edss_sd: float
+    on_therapy: float
+    max_edss: float
+    candidates: int
+    screening: int  # 1 if score criteria apply
+    min_score: float
+    max_score: float
+    screen_symptom: int
+    screen_error_sd: float
+    screen_scale: np.ndarray  # (low, high, step, points per NRS)
+    screen_recall: int
+    window: int  # run-in days ending on the screening day
+    frailty_shape: float
+    # relapses
+    annual_rate: np.ndarray  # (3,) by MS type
+    therapy_rate_ratio: float
+    residual_probability: float
+    residual_fraction: float
+    recovery_retain: float
+    relapse_slots: int
+    severity_sd: float
+    # days and regimens
+    first_day: int
+    horizon: int
+    extra: np.ndarray  # (D, G, S)
+    n_courses: np.ndarray  # (G,)
+    course_arm: np.ndarray  # (G, C)
+    end_day: np.ndarray  # (G, C)
+    dose_retain: np.ndarray  # (G, C)
+    slot_of: np.ndarray  # (G, C, D), -1 if no session that day
+    adherence: np.ndarray  # (A,)
+    gain: np.ndarray  # (A,)
+    ae_rate: np.ndarray  # (A, L)
+    ae_dropout: np.ndarray  # (A, L)
+    ae_count: np.ndarray  # (A,)
+    ae_offset: np.ndarray  # (A,)
+    # behaviour
+    hazard0: float
+    mechanism: int
+    strength: float
+    primary_symptom: int
+    primary_track: int
+    primary_per_ref_sd: float  # instrument points per NRS / reference SD
+    primary_ref_sd: float
+    # observation
+    visit_days: np.ndarray  # (V,)
+    visit_of: np.ndarray  # (D,), visit index or -1
+    track: np.ndarray  # (T,)
+    recall: np.ndarray  # (T,)
+    scales: np.ndarray  # (T, 4): low, high, step, points per NRS
+    measurement_sd: np.ndarray  # (S,)
+    hypothetical: int
+
+
+class Outputs(NamedTuple):
+    """Per-patient results, (R, N, ...) arrays filled by the kernel."""
+
+    ms_type: np.ndarray
+    edss: np.ndarray
+    on_therapy: np.ndarray
+    relapse_propensity: np.ndarray
+    level: np.ndarray
+    presence: np.ndarray
+    screening_score: np.ndarray
+    candidates_screened: np.ndarray
+    screen_exhausted: np.ndarray
+    fluctuation: np.ndarray
+    drift: np.ndarray
+    mediators: np.ndarray
+    relapse_onsets: np.ndarray
+    scores: np.ndarray  # (R, N, G, V, T)
+    scores_no_relapse: np.ndarray  # same, or empty
+    dropout_day: np.ndarray  # (R, N, G)
+    sessions: np.ndarray  # (R, N, G)
+    adverse_events: np.ndarray  # (R, N, G, labels)
+    daily_latent: np.ndarray  # (R, N, G, D, S), or empty
+    daily_attended: np.ndarray  # (R, N, G, D), or empty
+
+
+class Scratch(NamedTuple):
+    """A patient's state between days; one row per concurrently simulated patient."""
+
+    fluct: np.ndarray  # (rows, S)
+    drift: np.ndarray  # (rows, S)
+    med: np.ndarray  # (rows, G, M)
+    relapse: np.ndarray  # (rows, 2): acute, residual
+    rsize: np.ndarray  # (rows, slots)
+    rresid: np.ndarray  # (rows, slots)
+    dose: np.ndarray  # (rows, G, C)
+    hazard: np.ndarray  # (rows, G) cumulative hazard
+    leaving: np.ndarray  # (rows, G) 1 if an adverse event makes them leave tomorrow
+    worsening: np.ndarray  # (rows, G)
+    baseline_felt: np.ndarray  # (rows, G)
+    threshold: np.ndarray  # (rows,)
+    acc: np.ndarray  # (rows, G, V, T) recall-window sums
+    acc_nr: np.ndarray  # (rows, G, V, T) the same without relapses
+    latent: np.ndarray  # (rows, G, S)
+    stream: np.ndarray  # (rows, 4) uint64: the symptom stream's state
+    noise: np.ndarray  # (rows, 2S + M)
+    run_in: np.ndarray  # (rows, window, S) felt severity of the candidate's run-in
+
+
+def new_scratch(p: Params, rows: int, n_mediators: int) -> Scratch:
+    """Zeroed scratch for ``rows`` patients simulated at once."""
+    s = len(p.mean)
+    g, c = p.course_arm.shape
+    v, t = len(p.visit_days), len(p.track)
+    return Scratch(
+        fluct=np.zeros((rows, s)),
+        drift=np.zeros((rows, s)),
+        med=np.zeros((rows, g, n_mediators)),
+        relapse=np.zeros((rows, 2)),
+        rsize=np.zeros((rows, p.relapse_slots)),
+        rresid=np.zeros((rows, p.relapse_slots)),
+        dose=np.zeros((rows, g, c)),
+        hazard=np.zeros((rows, g)),
+        leaving=np.zeros((rows, g), dtype=np.int8),
+        worsening=np.zeros((rows, g)),
+        baseline_felt=np.zeros((rows, g)),
+        threshold=np.zeros(rows),
+        acc=np.zeros((rows, g, v, t)),
+        acc_nr=np.zeros((rows, g, v, t)),
+        latent=np.zeros((rows, g, s)),
+        stream=np.zeros((rows, 4), dtype=np.uint64),
+        noise=np.zeros((rows, 2 * s + n_mediators)),
+        run_in=np.zeros((rows, max(p.window, 1), s)),
+    )
+
+
+# ---- small pieces ------------------------------------------------------------
+
+
+@njit(inline="always")
+def _clip(x: float, low: float, high: float) -> float:
+    return min(max(x, low), high)
+
+
+@njit(inline="always")
+def _score(scale: np.ndarray, recall_mean: float, error: float) -> float:
+    """Instrument score: points, rounded to the step, kept within the range."""
+    low, high, step, per_nrs = scale[0], scale[1], scale[2], scale[3]
+    raw = low + per_nrs * recall_mean + error
+    return _clip(low + np.rint((raw - low) / step) * step, low, high)
+
+
+@njit(cache=True)
+def _gamma_pq(a: float, x: float) -> tuple[float, float]:
+    """Regularized incomplete gammas (P(a, x), Q(a, x)), each to full relative precision.
+
+    The series gives P (and Q = 1 - P) below x = a + 1; the continued fraction
+    gives Q (and P = 1 - Q) above it.
+    """
+    if x <= 0.0:
+        return 0.0, 1.0
+    gln = math.lgamma(a)
+    if x < a + 1.0:
+        term = total = 1.0 / a
+        ap = a
+        for _ in range(1000):
+            ap += 1.0
+            term *= x / ap
+            total += term
+            if abs(term) < abs(total) * 1e-16:
+                break
+        lower = total * math.exp(-x + a * math.log(x) - gln)
+        return lower, 1.0 - lower
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c = 1.0 / tiny
+    d = 1.0 / b
+    h = d
+    for i in range(1, 1000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        if abs(d) < tiny:
+            d = tiny
+        c = b + an / c
+        if abs(c) < tiny:
+            c = tiny
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-16:
+            break
+    upper = math.exp(-x + a * math.log(x) - gln) * h
+    return 1.0 - upper, upper
+
+
+@njit(cache=True)
+def gamma_quantile(a: float, p: float) -> float:
+    """Quantile of the Gamma(a, 1) distribution (Halley steps; Numerical Recipes 6.2.1)."""
+    if p <= 0.0:
+        return 0.0
+    gln = math.lgamma(a)
+    a1 = a - 1.0
+    lna1 = afac = 0.0
+    if a > 1.0:
+        lna1 = math.log(a1)
+        afac = math.exp(a1 * (lna1 - 1.0) - gln)
+        pp = p if p < 0.5 else 1.0 - p
+        t = math.sqrt(-2.0 * math.log(pp))
+        x = (2.30753 + t * 0.27061) / (1.0 + t * (0.99229 + t * 0.04481)) - t
+        if p < 0.5:
+            x = -x
+        x = max(1e-3, a * (1.0 - 1.0 / (9.0 * a) - x / (3.0 * math.sqrt(a))) ** 3)
+    else:
+        t = 1.0 - a * (0.253 + a * 0.12)
+        x = (p / t) ** (1.0 / a) if p < t else 1.0 - math.log(1.0 - (p - t) / (1.0 - t))
+    for _ in range(100):
+        if x <= 0.0:
+            return 0.0
+        lower, upper = _gamma_pq(a, x)
+        err = lower - p if p < 0.5 else (1.0 - p) - upper
+        if a > 1.0:
+            t = afac * math.exp(-(x - a1) + a1 * (math.log(x) - lna1))
+        else:
+            t = math.exp(-x + a1 * math.log(x) - gln)
+        if t == 0.0:
+            break
+        u = err / t
+        step = u / (1.0 - 0.5 * min(1.0, u * ((a - 1.0) / x - 1.0)))
+        x -= step
+        if x <= 0.0:
+            x = 0.5 * (x + step)
+        if abs(step) < 1e-15 * x:
+            break
+    return x
+
+
+# ---- the kernel ----------------------------------------------------------------
+
+
+@njit(inline="always")
+def _symptom_day(
+    z: np.ndarray,
+    fluct: np.ndarray,
+    drift: np.ndarray,
+    row: int,
+    chol: np.ndarray,
+    phi: np.ndarray,
+    sd: np.ndarray,
+    rho: np.ndarray,
+    drift_sd: np.ndarray,
+    pain_to_sleep: float,
+    sleep_to_fatigue: float,
+) -> None:
+    """Coupled fast fluctuation and slow drift of scratch row ``row``, one day."""
+    n_sym = fluct.shape[1]
+    last_sleep = fluct[row, 2] if n_sym >= 3 else 0.0
+    for s in range(n_sym):
+        shock = 0.0
+        for j in range(s + 1):
+            shock += chol[s, j] * z[row, j]
+        fluct[row, s] = phi[s] * fluct[row, s] + sd[s] * shock
+        drift[row, s] = rho[s] * drift[row, s] + drift_sd[s] * z[row, n_sym + s]
+    if n_sym >= 3:
+        fluct[row, 2] += pain_to_sleep * fluct[row, 1]  # today's pain disturbs tonight's sleep
+        fluct[row, 0] += sleep_to_fatigue * last_sleep  # last night's sleep tires today
+
+
+@njit(cache=True, nogil=True)
+def drive(
+    p: Params,
+    direct: np.ndarray,
+    signal: np.ndarray,
+    o: Outputs,
+    sc: Scratch,
+    replicates: np.ndarray,
+    u_lo: int,
+    u_hi: int,
+    first: int,
+    last: int,
+    keep_daily: bool,
+    row_per_patient: bool,
+) -> None:
+    """Advance patients ``u_lo..u_hi-1`` (u = replicate row x N + patient), days ``first..last``.
+
+    Day ``p.first_day - 1`` is the screening day: simulating it screens the
+    candidates and starts the patient. A patient's state lives in scratch row
+    ``u`` (``row_per_patient``, for day-by-day stepping) or in row 0, reused
+    by one patient after another. The arithmetic is the same for any split of
+    patients and days into calls.
+    """
+    # Every array is bound once here, outside the patient loop.
+    key = p.key
+    n_sym, n_reg, n_med = p.mean.shape[0], sc.dose.shape[1], sc.med.shape[2]
+    n_track, n_visit, n_slots = p.track.shape[0], p.visit_days.shape[0], p.relapse_slots
+    width = 2 * n_sym + n_med
+    keep = p.mediator_persistence
+    shock_sd = math.sqrt(1.0 - keep * keep)
+    mean, bchol, prevalence, schol = p.mean, p.between_chol, p.prevalence, p.stationary_chol
+    chol, phi, isd = p.day_chol, p.phi, p.innovation_sd
+    rho, dsd, drift_sd = p.drift_rho, p.drift_innovation_sd, p.drift_sd
+    pts, stf, retain = p.pain_to_sleep, p.sleep_to_fatigue, p.recovery_retain
+    jump, extra, loadings, response = p.relapse_jump, p.extra, p.loadings, p.mediator_response
+    type_shares, edss_shift, screen_scale = p.type_shares, p.edss_shift, p.screen_scale
+    annual_rate, first_day, horizon, window = p.annual_rate, p.first_day, p.horizon, p.window
+    n_courses, course_arm, slot_of = p.n_courses, p.course_arm, p.slot_of
+    end_day, dose_retain = p.end_day, p.dose_retain
+    adherence, gain, ae_count, ae_offset = p.adherence, p.gain, p.ae_count, p.ae_offset
+    ae_rate, ae_dropout = p.ae_rate, p.ae_dropout
+    hazard0, mechanism, strength = p.hazard0, p.mechanism, p.strength
+    primary, per_ref_sd, pt = p.primary_symptom, p.primary_per_ref_sd, p.primary_track
+    track, recall, visit_days, visit_of = p.track, p.recall, p.visit_days, p.visit_of
+    scales, measurement_sd, hypothetical = p.scales, p.measurement_sd, p.hypothetical
+    o_ms, o_edss, o_ther, o_prop = o.ms_type, o.edss, o.on_therapy, o.relapse_propensity
+    o_level, o_presence, o_score = o.level, o.presence, o.screening_score
+    o_cands, o_exhausted = o.candidates_screened, o.screen_exhausted
+    o_fluct, o_drift, o_med = o.fluctuation, o.drift, o.mediators
+    onsets, scores, scores_nr = o.relapse_onsets, o.scores, o.scores_no_relapse
+    dropout, sessions, events = o.dropout_day, o.sessions, o.adverse_events
+    daily_latent, daily_attended = o.daily_latent, o.daily_attended
+    fluct, drift, med, rel, z = sc.fluct, sc.drift, sc.med, sc.relapse, sc.noise
+    rsize, rresid, dose, cum_hazard = sc.rsize, sc.rresid, sc.dose, sc.hazard
+    leaving, worsening, baseline_felt, threshold = (
+        sc.leaving, sc.worsening, sc.baseline_felt, sc.threshold,
+    )  # fmt: skip
+    acc, acc_nr, latent, stream, felt = sc.acc, sc.acc_nr, sc.latent, sc.stream, sc.run_in
+    med0 = np.zeros(n_med)
+    n = o_edss.shape[1]
+
+    for u in range(u_lo, u_hi):
+        ro, i = u // n, u % n
+        rep = replicates[ro]
+        row = u if row_per_patient else 0
+        day_from = first
+        if day_from < first_day:
+            # ---- screening: candidates in turn, the first eligible (or the last) enrolled
+            day_from = first_day
+            k = p.candidates
+            for cand in range(k):
+                is_last = cand == k - 1
+                st = open_stream(key, rep, ENROLMENT, i, cand)
+                x, st = uniform(st)
+                ms = 0
+                while ms < 2 and x >= type_shares[ms]:
+                    ms += 1
+                x, st = normal(st)
+                edss = _clip(p.edss_median + edss_shift[ms] + p.edss_sd * x, 0.0, 9.5)
+                edss = np.rint(edss * 2.0) / 2.0
+                edss_ok = edss <= p.max_edss
+                if not edss_ok and not is_last:
+                    continue
+                for s in range(n_sym):
+                    x, st = normal(st)
+                    z[row, s] = x
+                for s in range(n_sym):
+                    total = mean[s]
+                    for j in range(s + 1):
+                        total += bchol[s, j] * z[row, j]
+                    o_level[ro, i, s] = total
+                for s in range(n_sym):
+                    x, st = uniform(st)
+                    o_presence[ro, i, s] = 1.0 if x < prevalence[s] else 0.0
+                for s in range(2 * n_sym):
+                    x, st = normal(st)
+                    z[row, s] = x
+                for s in range(n_sym):
+                    total = 0.0
+                    for j in range(s + 1):
+                        total += schol[s, j] * z[row, j]
+                    fluct[row, s] = total
+                    drift[row, s] = drift_sd[s] * z[row, n_sym + s]
+                for m in range(n_med):
+                    x, st = normal(st)
+                    med0[m] = x
+                for d in range(window):  # untreated run-in, no relapses
+                    for c in range(width):
+                        x, st = normal(st)
+                        z[row, c] = x
+                    for m in range(n_med):
+                        med0[m] = keep * med0[m] + shock_sd * z[row, 2 * n_sym + m]
+                    _symptom_day(z, fluct, drift, row, chol, phi, isd, rho, dsd, pts, stf)
+                    for s in range(n_sym):
+                        y = o_level[ro, i, s] + drift[row, s] + fluct[row, s]
+                        for m in range(n_med):
+                            y += loadings[s, m] * med0[m]
+                        felt[row, d, s] = _clip(o_presence[ro, i, s] * y, 0.0, 10.0)
+                total = 0.0
+                for d in range(window - p.screen_recall, window):
+                    total += felt[row, d, p.screen_symptom]
+                x, st = normal(st)
+                result = _score(screen_scale, total / p.screen_recall, p.screen_error_sd * x)
+                eligible = edss_ok
+                if p.screening:
+                    eligible = eligible and result >= p.min_score and result <= p.max_score
+                if eligible or is_last:
+                    x, st = uniform(st)
+                    o_ther[ro, i] = x < p.on_therapy
+                    x, st = uniform(st)
+                    o_prop[ro, i] = gamma_quantile(p.frailty_shape, x) / p.frailty_shape
+                    o_ms[ro, i] = ms
+                    o_edss[ro, i] = edss
+                    o_score[ro, i] = result
+                    o_cands[ro, i] = cand + 1
+                    o_exhausted[ro, i] = not eligible
+                    break
+            # ---- the patient's start: state on the screening day
+            for s in range(n_sym):
+                o_fluct[ro, i, s] = fluct[row, s]
+                o_drift[ro, i, s] = drift[row, s]
+            for m in range(n_med):
+                o_med[ro, i, m] = med0[m]
+            for g in range(n_reg):
+                for m in range(n_med):
+                    med[row, g, m] = med0[m]
+                for c in range(dose.shape[2]):
+                    dose[row, g, c] = 0.0
+                for s in range(n_sym):
+                    latent[row, g, s] = 0.0
+                for v in range(n_visit):
+                    for t in range(n_track):
+                        acc[row, g, v, t] = 0.0
+                        acc_nr[row, g, v, t] = 0.0
+                cum_hazard[row, g] = 0.0
+                leaving[row, g] = 0
+                worsening[row, g] = 0.0
+                baseline_felt[row, g] = 0.0
+                dropout[ro, i, g] = NEVER
+                sessions[ro, i, g] = 0
+                for e in range(events.shape[3]):
+                    events[ro, i, g, e] = 0
+            rel[row, 0] = rel[row, 1] = 0.0
+            # run-in days that fall in a recall window (the regimens do not differ yet)
+            for d in range(window):
+                day = first_day - window + d
+                for v in range(n_visit):
+                    for t in range(n_track):
+                        if visit_days[v] - recall[t] < day <= visit_days[v]:
+                            f = felt[row, d, track[t]]
+                            for g in range(n_reg):
+                                acc[row, g, v, t] += f
+                                acc_nr[row, g, v, t] += f
+            # relapses
+            annual = annual_rate[o_ms[ro, i]] * o_prop[ro, i]
+            if o_ther[ro, i]:
+                annual *= p.therapy_rate_ratio
+            per_day = annual / 365.25
+            sd = p.severity_sd
+            st = open_stream(key, rep, RELAPSES, i, 0)
+            elapsed = 0.0
+            for k in range(n_slots):
+                x, st = uniform(st)
+                y, st = normal(st)
+                w, st = uniform(st)
+                elapsed += -math.log1p(-x)
+                onset = first_day + elapsed / per_day if per_day > 0.0 else np.inf
+                onsets[ro, i, k] = math.floor(onset) if onset <= horizon else NEVER
+                rsize[row, k] = math.exp(sd * y - sd * sd / 2.0)
+                rresid[row, k] = p.residual_fraction if w < p.residual_probability else 0.0
+            st = open_stream(key, rep, BEHAVIOUR, i, 0)
+            x, st = uniform(st)
+            threshold[row] = -math.log1p(-x)
+            st = open_stream(key, rep, SYMPTOMS, i, 0)
+            for j in range(4):
+                stream[row, j] = st[j]
+        if last < day_from:
+            continue
+
+        # ---- the trial days
+        acute, residual = rel[row, 0], rel[row, 1]
+        st = (stream[row, 0], stream[row, 1], stream[row, 2], stream[row, 3])
+        for day in range(day_from, last + 1):
+            di = day - first_day
+            # noise, then treat -> mediators
+            for c in range(width):
+                x, st = normal(st)
+                z[row, c] = x
+            for g in range(n_reg):
+                sig = 0.0
+                for c in range(n_courses[g]):
+                    sig += dose[row, g, c] * signal[ro, i, g, c]
+                for m in range(n_med):
+                    target = sig * response[m]
+                    med[row, g, m] = (
+                        keep * med[row, g, m]
+                        + (1.0 - keep) * target
+                        + shock_sd * z[row, 2 * n_sym + m]
+                    )
+            # symptoms, relapses, latent severity under each regimen
+            _symptom_day(z, fluct, drift, row, chol, phi, isd, rho, dsd, pts, stf)
+            acute *= retain
+            for k in range(n_slots):
+                if onsets[ro, i, k] == day:
+                    acute += rsize[row, k] * (1.0 - rresid[row, k])
+                    residual += rsize[row, k] * rresid[row, k]
+            relapse = acute + residual
+            for g in range(n_reg):
+                for s in range(n_sym):
+                    y = (
+                        o_level[ro, i, s] + drift[row, s] + fluct[row, s]
+                        + relapse * jump[s] - extra[di, g, s]
+                    )  # fmt: skip
+                    for m in range(n_med):
+                        y += loadings[s, m] * med[row, g, m]
+                    for c in range(n_courses[g]):
+                        y -= dose[row, g, c] * direct[ro, i, g, c, s]
+                    latent[row, g, s] = o_presence[ro, i, s] * y
+            # behaviour: dropout, then today's sessions
+            if day >= 1:
+                for g in range(n_reg):
+                    present = dropout[ro, i, g] > day
+                    leave = present and leaving[row, g] != 0
+                    hazard = hazard0
+                    if mechanism == MAR:
+                        hazard = hazard0 * math.exp(strength * worsening[row, g])
+                    elif mechanism == MNAR:
+                        now = _clip(latent[row, g, primary], 0.0, 10.0)
+                        worse = (now - baseline_felt[row, g]) * per_ref_sd
+                        hazard = hazard0 * math.exp(strength * worse)
+                    if present:
+                        cum_hazard[row, g] += hazard
+                        if cum_hazard[row, g] >= threshold[row]:
+                            leave = True
+                    if leave:
+                        dropout[ro, i, g] = day
+                        present = False
+                    leaving[row, g] = 0
+                    for c in range(n_courses[g]):
+                        arm = course_arm[g, c]
+                        slot = slot_of[g, c, di]
+                        attended = False
+                        if slot >= 0 and present:
+                            bs = open_stream(key, rep, BEHAVIOUR, i, slot + 1)
+                            u0, bs = uniform(bs)
+                            u1, bs = uniform(bs)
+                            u2, bs = uniform(bs)
+                            attended = u0 < adherence[arm]
+                            if attended:
+                                sessions[ro, i, g] += 1
+                                upper = 0.0
+                                # rarer, more serious events first: a rate change moves few
+                                for e in range(ae_count[arm] - 1, -1, -1):
+                                    lower = upper
+                                    upper = upper + ae_rate[arm, e]
+                                    if lower <= u1 < upper:
+                                        events[ro, i, g, ae_offset[arm] + e] += 1
+                                        if u2 < ae_dropout[arm, e]:
+                                            leaving[row, g] = 1
+                                if keep_daily:
+                                    daily_attended[ro, i, g, di] = True
+                        if attended:
+                            dose[row, g, c] += gain[arm] * (1.0 - dose[row, g, c])
+                        elif day >= end_day[g, c] or not present:
+                            dose[row, g, c] *= dose_retain[g, c]
+            # observe: recall-window sums, daily paths, visit scores
+            for g in range(n_reg):
+                for t in range(n_track):
+                    s = track[t]
+                    f = _clip(latent[row, g, s], 0.0, 10.0)
+                    f_nr = 0.0
+                    if hypothetical:
+                        load = o_presence[ro, i, s] * (relapse * jump[s])
+                        f_nr = _clip(latent[row, g, s] - load, 0.0, 10.0)
+                    for v in range(n_visit):
+                        if visit_days[v] - recall[t] < day <= visit_days[v]:
+                            acc[row, g, v, t] += f
+                            acc_nr[row, g, v, t] += f_nr
+                if keep_daily:
+                    for s in range(n_sym):
+                        daily_latent[ro, i, g, di, s] = latent[row, g, s]
+            v = visit_of[di]
+            if v >= 0:
+                ms = open_stream(key, rep, MEASUREMENT, i, v)
+                for s in range(n_sym):  # errors (the day's noise is used up)
+                    x, ms = normal(ms)
+                    z[row, s] = measurement_sd[s] * x
+                for g in range(n_reg):
+                    for t in range(n_track):
+                        err = z[row, track[t]]
+                        scores[ro, i, g, v, t] = _score(
+                            scales[t], acc[row, g, v, t] / recall[t], err
+                        )
+                        if hypothetical:
+                            scores_nr[ro, i, g, v, t] = _score(
+                                scales[t], acc_nr[row, g, v, t] / recall[t], err
+                            )
+                    if v == 0:
+                        baseline_felt[row, g] = acc[row, g, 0, pt] / recall[pt]
+                    elif dropout[ro, i, g] > day:
+                        change = scores[ro, i, g, v, pt] - scores[ro, i, g, 0, pt]
+                        worsening[row, g] = change / p.primary_ref_sd
+        rel[row, 0], rel[row, 1] = acute, residual
+        for j in range(4):
+            stream[row, j] = st[j]
+
+
+def run_chunk(
+    p: Params,
+    direct: np.ndarray,
+    signal: np.ndarray,
+    o: Outputs,
+    replicates: np.ndarray,
+    n_mediators: int,
+    keep_daily: bool,
+    threads: int = 1,
+) -> None:
+    """Simulate every patient of a chunk from screening to the last visit, in place.
+
+    With ``threads > 1`` the patients are split into contiguous blocks run on
+    that many threads (the kernel releases the GIL); each patient's numbers
+    are the same whatever the split.
+
+    Args:
+        p: Kernel parameters.
+        direct: Direct improvement at full dose, (R, N, G, C, S).
+        signal: Mediator signal at full dose, (R, N, G, C).
+        o: Output arrays, filled in place.
+        replicates: Replicate indices (they key the streams).
+        n_mediators: Mediators simulated.
+        keep_daily: Write daily paths into ``o``.
+        threads: Threads inside the chunk.
+    """
+    units = o.edss.size
+    blocks = max(1, min(int(threads), units))
+
+    def block(b: int) -> None:
+        lo, hi = units * b // blocks, units * (b + 1) // blocks
+        sc = new_scratch(p, 1, n_mediators)
+        drive(p, direct, signal, o, sc, replicates, lo, hi, p.first_day - 1, p.horizon,
+              keep_daily, False)  # fmt: skip
+
+    if blocks == 1:
+        block(0)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(blocks) as pool:
+        list(pool.map(block, range(blocks)))
