@@ -20,13 +20,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mssim.config.scenario import MEDIATORS, Scenario
+from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 
 MIB = 2**20
 GIB = 2**30
 BASE_BYTES = 160 * MIB  # the interpreter with numpy, numba, pandas and matplotlib loaded
-PATIENT_BYTES = 4096  # per replicate x patient: cohort, behaviour, relapses, dropout
+PATIENT_BYTES = 384  # per replicate x patient: traits, dropout, sessions, relapse onsets
 RESULT_FIELDS = 8 + 3  # per-replicate statistics kept until the summary, plus the truth
 SECONDS_PER_UNIT = 3e-6  # measured: per replicate x patient x day x regimen, one core
 MAX_HOURS = 24.0  # default longest run accepted without --max-hours
@@ -140,12 +140,12 @@ def patient_bytes(scenario: Scenario, keep_daily: bool = False) -> int:
     """Working memory per simulated (replicate, patient) of a chunk, in bytes."""
     days = _days(scenario)
     symptoms = len(scenario.symptoms.active())
-    channels = 2 * symptoms + (len(MEDIATORS) if scenario.mechanism.enabled else 0)
     regimens = len(scenario.arms)
     visits = len(scenario.trial.visit_weeks())
     endpoints = len(scenario.endpoints())
-    per = days * channels * 8  # the chunk's daily noise
-    per += regimens * (visits * endpoints * 8 * 4 + 64)
+    # the fused kernel keeps each patient's state in registers: only visit scores
+    # (with and without relapses, observed and potential), counts and traits remain
+    per = regimens * (visits * endpoints * 8 * 4 + 64)
     if keep_daily:  # daily latent paths, diaries and attendance, and their tables
         per += days * symptoms * (regimens * 8 + 8) * 12
     return per + PATIENT_BYTES
