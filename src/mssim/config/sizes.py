@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mssim.config.scenario import MEDIATORS, Scenario
+from mssim.config.scenario import Scenario
+from mssim.config.symptoms import MEDIATORS
 from mssim.errors import MssimError
 
 MIB = 2**20
