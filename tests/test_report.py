@@ -19,9 +19,10 @@ from pydantic import BaseModel
 
 from mssim.commands.run import run_power
 from mssim.config import intervention_kinds
-from mssim.config import scenario as scenario_module
+from mssim.config import symptoms as symptoms_module
+from mssim.config.arms import Arm, Drug
 from mssim.config.load import load_scenario
-from mssim.config.scenario import Arm, Drug, Scenario
+from mssim.config.scenario import Scenario
 from mssim.config.sources import (
     ASSUMPTION,
     CALIBRATED,
@@ -260,12 +261,12 @@ def test_arm_sources_follow_the_intervention_not_the_name():
 def _commented_defaults(table: str) -> list[tuple[str, str, str]]:
     """(group, field, comment) of each commented default.
 
-    ``SYMPTOM_DEFAULTS`` is read from scenario.py; ``defaults`` from each
+    ``SYMPTOM_DEFAULTS`` is read from config/symptoms.py; ``defaults`` from each
     intervention kind's registration in intervention_kinds.py.
     """
     found, group = [], ""
     if table == "SYMPTOM_DEFAULTS":
-        text = inspect.getsource(scenario_module)
+        text = inspect.getsource(symptoms_module)
         block = text.split(f"\n{table}: dict[str, dict[str, Any]] = {{\n", 1)[1]
         block = block.split("\n}\n")[0]
         for line in block.splitlines():

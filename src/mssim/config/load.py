@@ -2,7 +2,7 @@
 
 Stages (each can fail with an :class:`~mssim.errors.MssimError` that names the
 file and the dotted field): parse TOML, apply overrides, check fields, check
-across fields, freeze. The defaults in :mod:`mssim.config.scenario` (and those an
+across fields, freeze. The defaults of the config tables (and those an
 instrument or intervention kind brings) fill whatever the file leaves out.
 """
 

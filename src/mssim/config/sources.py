@@ -1,7 +1,7 @@
 """Where each scenario number comes from: a published source, a calibration, or an assumption.
 
 :data:`SOURCES` maps dotted field paths of a scenario to a :class:`Source`, taken
-from the comments beside the defaults in :mod:`mssim.config.scenario` and the project's
+from the comments beside the defaults in the config tables and the project's
 parameter dossier. Arm fields are keyed by intervention, not by arm name
 (``arms.acupuncture.specific_effect`` is the default of any acupuncture arm). A
 ``*`` stands for any one path segment; the entry with the fewest ``*`` wins.
@@ -11,7 +11,7 @@ Statuses:
 * ``published source``: the number is a published figure (author year);
 * ``calibrated to published figures``: chosen or derived so that the model
   reproduces published figures;
-* ``assumption``: our assumption (``(A)`` in scenario.py). A model number with
+* ``assumption``: our assumption (``(A)`` beside a default). A model number with
   neither a source nor ``(A)`` is counted as an assumption too, so that the
   report never presents an unsourced number as a choice of the trial's design;
 * ``design setting``: a choice the trial planner makes (arms, schedule, visits,
@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from mssim.config.arms import Arm
 from mssim.config.citations import (
     ASSUMPTION,
     CALIBRATED,
@@ -36,12 +37,11 @@ from mssim.config.citations import (
     assumed,
     design,
 )
-from mssim.config.scenario import (
+from mssim.config.scenario import Scenario
+from mssim.config.symptoms import (
     SCORED_DEFAULTS,
     SCORED_FIELDS,
     SYMPTOM_DEFAULTS,
-    Arm,
-    Scenario,
     Symptom,
     symptom_defaults,
 )

@@ -23,7 +23,8 @@ import numpy as np
 from scipy.linalg import cholesky, solve_discrete_lyapunov
 
 from mssim.config.instruments import Instrument
-from mssim.config.scenario import MEDIATORS, Scenario
+from mssim.config.scenario import Scenario
+from mssim.config.symptoms import MEDIATORS
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 Scenario = Any  # mssim.config.scenario.Scenario (kept loose: the config layer reads designs)
-Trial = Any  # mssim.config.scenario.Trial
+Trial = Any  # mssim.config.trial.Trial
 
 
 @dataclass(frozen=True)

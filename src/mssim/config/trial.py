@@ -1,0 +1,105 @@
+"""The trial design, its endpoints and analysis, dropout, blinding and Monte Carlo settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from mssim.config.strict import Loading, NonNegative, Probability, Strict, Weeks
+from mssim.registry import ANALYSES, DESIGNS, ENDPOINTS
+
+
+class Dropout(Strict):
+    """Dropout over the trial (Rog 2005; Möller 2011; Rammohan 2002; Collin 2010)."""
+
+    rate: Probability = Field(
+        0.10, description="Share dropping out by the last visit under MCAR (about 10%/12 wk)."
+    )
+    mechanism: Literal["mcar", "mar", "mnar"] = "mcar"
+    strength: NonNegative = Field(
+        1.0,
+        description="Log hazard ratio per reference SD of worsening (mar: observed; mnar: latent).",
+    )
+
+
+class Blinding(Strict):
+    """How a patient's guess of their arm changes the non-specific effect."""
+
+    expectation_gain: NonNegative = Field(
+        0.3,
+        description="Relative rise (fall) of the non-specific effect on guessing verum (sham) (A).",
+    )
+
+
+class Trial(Strict):
+    """The trial design, endpoints and analysis."""
+
+    design: str = Field("parallel", description="A registered design (parallel, crossover).")
+    n_per_arm: int = Field(
+        50,
+        ge=2,
+        le=100_000,
+        description="Patients per arm; with unequal allocation, in each smallest arm.",
+    )
+    allocation: dict[str, Annotated[int, Field(ge=1, le=10)]] = Field(
+        default_factory=dict,
+        description="Allocation ratio per arm (default 1 each); the smallest ratio is 1.",
+    )
+    randomization: Literal["simple", "blocks", "stratified"] = "blocks"
+    block_size: int = Field(4, ge=1, le=100, description="Block length (patients).")
+    stratify_by: Literal["ms_type", "severity"] = "ms_type"
+    weeks: int = Field(12, ge=1, le=104, description="Week of the primary visit.")
+    extra_visit_weeks: list[Weeks] = Field(
+        default_factory=lambda: [6],
+        description="Visits before the primary one (weeks); data only, no interim analysis.",
+    )
+    follow_up_weeks: list[Weeks] = Field(default_factory=list)
+    washout_weeks: int = Field(4, ge=0, le=52, description="Crossover washout (weeks).")
+    period_effect: Loading = Field(
+        0.0, description="Crossover period-2 shift of every symptom (NRS points)."
+    )
+    primary_endpoint: str = Field("fatigue", description="Symptom scored for the primary test.")
+    endpoint: str = Field("change", description="A registered endpoint (change, mean_post).")
+    secondary_endpoints: list[str] = Field(default_factory=list)
+    analysis: str = Field("ancova", description="A registered analysis (see mssim schema).")
+    alpha: float = Field(0.05, gt=0.0, le=0.5, description="Two-sided significance level.")
+    missing_data: Literal["complete_case", "locf", "bocf"] = "complete_case"
+    estimand: Literal["treatment_policy", "hypothetical", "composite"] = "treatment_policy"
+    multiplicity: Literal["none", "bonferroni", "holm", "fixed_sequence"] = "holm"
+    contrasts: list[str] = Field(
+        default_factory=list, description='"arm - comparator"; default: each arm vs the last.'
+    )
+
+    @field_validator("design")
+    @classmethod
+    def _known_design(cls, value: str) -> str:
+        return DESIGNS.check(value)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _known_endpoint(cls, value: str) -> str:
+        return ENDPOINTS.check(value)
+
+    @field_validator("analysis")
+    @classmethod
+    def _known_analysis(cls, value: str) -> str:
+        return ANALYSES.check(value)
+
+    def visit_weeks(self) -> list[int]:
+        """Visit weeks, baseline (0) first (the design decides)."""
+        return DESIGNS.get(self.design).visit_weeks(self)
+
+
+class PowerSettings(Strict):
+    """Monte Carlo settings for ``mssim run``."""
+
+    n_per_arm: list[Annotated[int, Field(ge=2, le=100_000)]] = Field(
+        default_factory=lambda: [20, 40, 60, 80, 100, 150], min_length=1
+    )
+    replicates: int = Field(1000, ge=1, le=10_000_000)
+    target: float = Field(0.8, gt=0.0, lt=1.0, description="Target power.")
+    mcse_target: float = Field(
+        0.01, ge=0.001, le=0.1, description="Largest power MCSE near the sample-size answer."
+    )
+    chunk_size: int = Field(100, ge=1, le=100_000, description="Replicates per chunk.")
