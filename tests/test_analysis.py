@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import warnings
 from dataclasses import dataclass
 from unittest import mock
@@ -186,9 +188,46 @@ def test_ancova_matches_statsmodels(s: Stack):
         assert_close([res.ci_low[r], res.ci_high[r]], fit.conf_int(s.alpha)[1])
 
 
+def cr2_reference(y: np.ndarray, design: np.ndarray, groups: np.ndarray) -> tuple[float, ...]:
+    """CR2 SE and Satterthwaite df of the arm coefficient, written out as clubSandwich does.
+
+    Full n x n matrices: A_g = (I - H_gg)^(-1/2) by eigendecomposition (eigenvalues at most
+    1e-12 dropped), V = sum_g (w_g' A_g e_g)^2, P_gh = q_g' q_h with
+    q_g = (I - H)[:, g] A_g w_g and df = tr(P)^2 / sum(P^2) (clubSandwich:::CR2 and
+    clubSandwich:::Satterthwaite with the identity working model of an lm fit).
+
+    Returns:
+        (estimate, CR2 SE, Satterthwaite df, meat).
+    """
+    pinv = np.linalg.pinv(design)
+    weights = pinv[1]
+    hat = design @ pinv
+    resid = y - hat @ y
+    eye = np.eye(len(y))
+    meat, qs = 0.0, []
+    for g in np.unique(groups):
+        idx = groups == g
+        values, vectors = np.linalg.eigh(eye[np.ix_(idx, idx)] - hat[np.ix_(idx, idx)])
+        power = np.zeros_like(values)
+        keep = values > 1e-12
+        power[keep] = values[keep] ** -0.5
+        adjust = vectors @ np.diag(power) @ vectors.T
+        p_g = adjust @ weights[idx]
+        meat += (p_g @ resid[idx]) ** 2
+        qs.append((eye - hat)[:, idx] @ p_g)
+    q = np.array(qs)
+    p_mat = q @ q.T
+    return (
+        float(weights @ y),
+        float(np.sqrt(meat)),
+        float(np.trace(p_mat) ** 2 / (p_mat**2).sum()),
+        meat,
+    )
+
+
 @SETTINGS
 @given(stacks())
-def test_ancova_cluster_matches_statsmodels(s: Stack):
+def test_ancova_cluster_matches_cr2_reference(s: Stack):
     res = quiet(ancova_cluster, s.y, s.x, s.arm, s.cluster, s.observed, alpha=s.alpha)
     for r in range(len(s.y)):
         y, design = ancova_design(s, r)
@@ -197,22 +236,91 @@ def test_ancova_cluster_matches_statsmodels(s: Stack):
         if not expected and len(np.unique(groups)) < 2:
             expected = 4
         if not expected:
-            # Patient scores w_i e_i can cancel within every cluster (tiny trials): the
-            # sandwich is then rounding noise, which statsmodels reports as is.
-            weights = np.linalg.pinv(design)[1]
+            estimate, se, df, meat = cr2_reference(y, design, groups)
             ols = sm.OLS(y, design).fit()
-            score = weights * ols.resid
-            meat = sum(score[groups == g].sum() ** 2 for g in np.unique(groups))
+            weights = np.linalg.pinv(design)[1]
+            # Adjusted scores can cancel within every cluster (tiny trials): the sandwich
+            # is then rounding noise.
             expected = 2 if meat <= 1e-10 * ols.ssr * (weights**2).sum() else 0
         if expected:
             assert_degenerate(res, r, expected)
             continue
-        fit = sm.OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
         assert res.reason[r] == 0
-        assert_close(res.estimate[r], fit.params[1])
-        assert_close(res.se[r], fit.bse[1])
-        assert_close(res.p_value[r], fit.pvalues[1])
-        assert_close([res.ci_low[r], res.ci_high[r]], fit.conf_int(s.alpha)[1])
+        np.testing.assert_allclose(
+            [res.estimate[r], res.se[r]], [estimate, se], rtol=1e-8, atol=1e-10
+        )
+        half = stats.t.ppf(1 - s.alpha / 2, df) * se
+        p = 2 * stats.t.sf(abs(estimate / se), df)
+        np.testing.assert_allclose(
+            [res.p_value[r], res.ci_low[r], res.ci_high[r]],
+            [p, estimate - half, estimate + half],
+            rtol=1e-6,
+            atol=1e-9,
+        )
+
+
+# Data of the clubSandwich cross-checks: arm 1 (8 patients) treated by practitioners 1-3,
+# arm 0 (6 patients) each a cluster of its own (ids 11-16).
+CR2_Y = [3.1, 4.0, 2.2, 5.3, 4.4, 3.9, 2.8, 4.1, 5.0, 6.2, 4.7, 5.9, 6.6, 5.1]
+CR2_X = [4.0, 5.5, 3.0, 6.1, 5.2, 4.8, 3.9, 5.0, 4.6, 6.0, 4.1, 5.7, 6.3, 4.9]
+CR2_ARM = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+CR2_CLUSTER = [1, 1, 1, 2, 2, 2, 3, 3, 11, 12, 13, 14, 15, 16]
+
+
+def test_ancova_cluster_matches_quoted_clubsandwich():
+    """Values from R 4 with clubSandwich 0.5.8 (digits = 15):
+
+    d <- data.frame(y = c(3.1, 4.0, 2.2, 5.3, 4.4, 3.9, 2.8, 4.1, 5.0, 6.2, 4.7, 5.9, 6.6, 5.1),
+                    x = c(4.0, 5.5, 3.0, 6.1, 5.2, 4.8, 3.9, 5.0, 4.6, 6.0, 4.1, 5.7, 6.3, 4.9),
+                    arm = rep(1:0, c(8, 6)), cl = c(1, 1, 1, 2, 2, 2, 3, 3, 11:16))
+    f <- lm(y ~ arm + x, d)
+    coef_test(f, vcov = "CR2", cluster = d$cl, test = "Satterthwaite")["arm", ]
+    conf_int(f, vcov = "CR2", cluster = d$cl, test = "Satterthwaite", level = 0.9)["arm", ]
+
+    give beta -1.32261825968464, SE 0.175541920184955, df 5.07716166487579 (G - 1 = 8),
+    p 0.000609544893542391, 90% CI -1.67515965825 to -0.97007686111928.
+    """
+    res = quiet(ancova_cluster, CR2_Y, CR2_X, CR2_ARM, CR2_CLUSTER, np.ones(14, bool), alpha=0.1)
+    quoted = {
+        "estimate": -1.32261825968464,
+        "se": 0.175541920184955,
+        "p_value": 0.000609544893542391,
+        "ci_low": -1.67515965825,
+        "ci_high": -0.97007686111928,
+    }
+    for field, value in quoted.items():
+        np.testing.assert_allclose(getattr(res, field)[0], value, rtol=0, atol=1e-6)
+
+
+def test_ancova_cluster_matches_live_clubsandwich(tmp_path):
+    """The same comparison run through R itself on random clustered data."""
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.skip("Rscript is not installed; the quoted clubSandwich values still apply")
+    check = subprocess.run([rscript, "-e", "library(clubSandwich)"], capture_output=True, text=True)
+    if check.returncode:
+        pytest.skip("the R package clubSandwich is not installed")
+    rng = np.random.default_rng(2024)
+    n = 30
+    arm = np.r_[np.ones(15, int), np.zeros(15, int)]
+    cluster = np.r_[rng.integers(0, 4, 15), 100 + np.arange(15)]
+    x = rng.normal(5, 2, n)
+    y = 0.6 * x + rng.normal(0, 1, n) + rng.normal(0, 1, 4)[np.minimum(cluster, 3)] * arm
+    pd.DataFrame({"y": y, "arm": arm, "x": x, "cl": cluster}).to_csv(
+        tmp_path / "d.csv", index=False
+    )
+    script = (
+        f'suppressMessages(library(clubSandwich)); d <- read.csv("{tmp_path / "d.csv"}"); '
+        "f <- lm(y ~ arm + x, d); "
+        'ct <- coef_test(f, vcov = "CR2", cluster = d$cl, test = "Satterthwaite"); '
+        'ci <- conf_int(f, vcov = "CR2", cluster = d$cl, test = "Satterthwaite"); '
+        'cat(sprintf("%.15g", c(ct$beta[2], ct$SE[2], ct$p_Satt[2], ci$CI_L[2], ci$CI_U[2])))'
+    )
+    out = subprocess.run([rscript, "-e", script], capture_output=True, text=True, check=True)
+    expected = [float(v) for v in out.stdout.split()]
+    res = quiet(ancova_cluster, y, x, arm, cluster, np.ones(n, bool))
+    actual = [res.estimate[0], res.se[0], res.p_value[0], res.ci_low[0], res.ci_high[0]]
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-6)
 
 
 def test_ancova_cluster_every_patient_its_own_cluster():
@@ -224,12 +332,13 @@ def test_ancova_cluster_every_patient_its_own_cluster():
     res = quiet(ancova_cluster, y, x, arm, cluster, np.ones((3, 8), bool))
     for r in range(3):
         design = np.column_stack([np.ones(8), arm[r], x[r]])
-        fit = sm.OLS(y[r], design).fit(
-            cov_type="cluster", cov_kwds={"groups": cluster[r]}, use_t=True
-        )
-        assert_close(
-            [res.estimate[r], res.se[r], res.p_value[r]],
-            [fit.params[1], fit.bse[1], fit.pvalues[1]],
+        estimate, se, df, _ = cr2_reference(y[r], design, cluster[r])
+        # with singleton clusters CR2 is the HC2 sandwich
+        hc2 = sm.OLS(y[r], design).fit(cov_type="HC2")
+        np.testing.assert_allclose([res.estimate[r], res.se[r]], [estimate, se], rtol=1e-9)
+        np.testing.assert_allclose(res.se[r], hc2.bse[1], rtol=1e-9)
+        np.testing.assert_allclose(
+            res.p_value[r], 2 * stats.t.sf(abs(estimate / se), df), rtol=1e-7
         )
 
 
@@ -406,7 +515,7 @@ def test_degenerate_special_cases():
     collinear = ancova(y, 2.0 * arm + 1, arm, observed)
     assert_degenerate(collinear, 3, 3)
     # One treated patient (leverage 1) and comparators at x = 3, 3, 10: every patient
-    # score w_i e_i is 0, so the CR1 sandwich is rounding noise (statsmodels: ~1e-7 or NaN).
+    # score is 0, so the CR2 sandwich is rounding noise.
     cancelled = ancova_cluster(
         [[0.0, 10, 1, 7]], [[3.0, 10, 3, 10]], [[0, 1, 0, 0]], [[5, 9, 9, 9]], np.ones((1, 4), bool)
     )
