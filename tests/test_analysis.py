@@ -559,7 +559,7 @@ def test_input_validation():
     with pytest.raises(ValueError, match="alpha"):
         ancova(y, x, arm, observed, alpha=1.5)
     with pytest.raises(ValueError, match="method"):
-        adjust_pvalues(np.zeros((1, 2)), "hochberg")
+        adjust_pvalues(np.zeros((1, 2)), "sidak")
 
 
 def test_single_trial_1d_input_is_one_replicate():

@@ -590,6 +590,34 @@ class Blinding(Strict):
     )
 
 
+class MultiplicityGraph(Strict):
+    """A Bonferroni-based graphical multiple test (Bretz, Maurer, Brannath, Posch 2009).
+
+    Hypotheses are the (endpoint, contrast) pairs, primary endpoint first, contrasts in
+    order within an endpoint.
+    """
+
+    weights: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        description="Initial share of alpha of each hypothesis (sum at most 1)."
+    )
+    transitions: list[list[Annotated[float, Field(ge=0.0, le=1.0)]]] = Field(
+        description="Share of a rejected hypothesis's alpha passed to each other one "
+        "(rows sum to at most 1, zero diagonal)."
+    )
+
+    @model_validator(mode="after")
+    def _a_graph(self) -> MultiplicityGraph:
+        k = len(self.weights)
+        if sum(self.weights) > 1 + 1e-12:
+            raise ValueError(f"weights sum to {sum(self.weights)}, more than 1")
+        if len(self.transitions) != k or any(len(row) != k for row in self.transitions):
+            raise ValueError(f"transitions must be a {k} x {k} matrix, one row per weight")
+        for i, row in enumerate(self.transitions):
+            if row[i] != 0 or sum(row) > 1 + 1e-12:
+                raise ValueError(f"row {i} of transitions needs a 0 diagonal and sum <= 1")
+        return self
+
+
 class Trial(Strict):
     """The trial design, endpoints and analysis."""
 
@@ -624,7 +652,17 @@ class Trial(Strict):
     alpha: float = Field(0.05, gt=0.0, le=0.5, description="Two-sided significance level.")
     missing_data: Literal["complete_case", "locf", "bocf"] = "complete_case"
     estimand: Literal["treatment_policy", "hypothetical", "composite"] = "treatment_policy"
-    multiplicity: Literal["none", "bonferroni", "holm", "fixed_sequence"] = "holm"
+    multiplicity: Literal[
+        "fixed_sequence", "holm", "hochberg", "bonferroni", "graphical", "none"
+    ] = Field(
+        "fixed_sequence",
+        description="Strategy over the (endpoint, contrast) family, primary first: "
+        "fixed_sequence (primary at full alpha, then each secondary gated by the ones "
+        "before), holm, hochberg, bonferroni, graphical (trial.multiplicity_graph), none.",
+    )
+    multiplicity_graph: MultiplicityGraph | None = Field(
+        None, description="Graph of the graphical strategy (Bretz et al. 2009)."
+    )
     contrasts: list[str] = Field(
         default_factory=list, description='"arm - comparator"; default: each arm vs the last.'
     )
@@ -866,6 +904,15 @@ def _check_cross_fields(s: Scenario) -> None:
     for i, week in enumerate(s.trial.follow_up_weeks):
         if week <= s.trial.weeks:
             fail(f"trial.follow_up_weeks.{i}", f"must be after trial.weeks={s.trial.weeks}")
+    family = len(s.endpoints()) * len(s.contrasts())
+    graph = s.trial.multiplicity_graph
+    if s.trial.multiplicity == "graphical" and graph is None:
+        fail("trial.multiplicity_graph", "the graphical strategy needs weights and transitions")
+    if graph is not None and len(graph.weights) != family:
+        fail(
+            "trial.multiplicity_graph.weights",
+            f"one weight per (endpoint, contrast) hypothesis: {family}; given {len(graph.weights)}",
+        )
     unit = sum(s.allocation_ratio().values())
     if s.trial.randomization != "simple" and s.trial.block_size % unit:
         fail(
