@@ -15,7 +15,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import special, stats
+from scipy import optimize, special, stats
 from statsmodels.stats.multitest import multipletests
 
 from mssim.registry import ANALYSES
@@ -342,25 +342,90 @@ def test_ancova_cluster_every_patient_its_own_cluster():
         )
 
 
+def brute_force_score(x1: int, n1: int, x0: int, n0: int, delta: float) -> float:
+    """The Miettinen-Nurminen statistic with the restricted MLE found numerically."""
+
+    def minus_loglik(q0: float) -> float:
+        return -(stats.binom.logpmf(x1, n1, q0 + delta) + stats.binom.logpmf(x0, n0, q0))
+
+    bounds = (max(0.0, -delta), min(1.0, 1.0 - delta))
+    with np.errstate(all="ignore"):
+        inner = optimize.minimize_scalar(
+            minus_loglik, bounds=bounds, method="bounded", options={"xatol": 1e-12}
+        ).x
+        # the maximum can lie on a bound, which the bounded search only approaches
+        q0 = min([inner, *bounds], key=minus_loglik)
+    q1, n = q0 + delta, n1 + n0
+    variance = (q1 * (1 - q1) / n1 + q0 * (1 - q0) / n0) * n / (n - 1)
+    return (x1 / n1 - x0 / n0 - delta) / np.sqrt(variance)
+
+
 @SETTINGS
 @given(stacks())
-def test_responder_matches_scipy(s: Stack):
+def test_responder_is_the_miettinen_nurminen_score_test_and_interval(s: Stack):
     res = quiet(responder, s.responded, s.arm, s.observed, alpha=s.alpha)
+    z = stats.norm.ppf(1 - s.alpha / 2)
     for r in range(len(s.y)):
         a, b = s.split(r, s.responded)
-        p1, p0 = a.mean(), b.mean()
-        table = [[a.sum(), len(a) - a.sum()], [b.sum(), len(b) - b.sum()]]
-        assert_close(res.p_value[r], stats.fisher_exact(table).pvalue)
-        assert_close(res.estimate[r], p1 - p0)
-        se = np.sqrt(p1 * (1 - p1) / len(a) + p0 * (1 - p0) / len(b))
-        if se == 0:
-            assert_degenerate(res, r, 2, keep_estimate=True)
+        if min(len(a), len(b)) < 1:
+            assert_degenerate(res, r, 1)
             continue
-        z = stats.norm.ppf(1 - s.alpha / 2)
         assert res.reason[r] == 0
-        assert_close(
-            [res.se[r], res.ci_low[r], res.ci_high[r]], [se, p1 - p0 - z * se, p1 - p0 + z * se]
-        )
+        assert_close(res.estimate[r], a.mean() - b.mean())
+        n = len(a) + len(b)
+        table = [[a.sum(), len(a) - a.sum()], [b.sum(), len(b) - b.sum()]]
+        if 0 < a.sum() + b.sum() < n:
+            pearson = stats.chi2_contingency(table, correction=False).statistic
+            assert_close(res.p_value[r], stats.chi2.sf(pearson * (n - 1) / n, 1))
+        else:
+            assert res.p_value[r] == 1.0 and res.estimate[r] == 0.0
+        # each limit is where the score test of p1 - p0 = limit has |z| = z_{1-alpha/2}
+        for limit, sign in ((res.ci_low[r], 1), (res.ci_high[r], -1)):
+            if abs(limit) < 1 - 1e-9:
+                stat = brute_force_score(int(a.sum()), len(a), int(b.sum()), len(b), limit)
+                assert stat == pytest.approx(sign * z, abs=1e-5)
+        assert_close(res.se[r], (res.ci_high[r] - res.ci_low[r]) / (2 * z))
+
+
+NEWCOMBE_TABLE_II = [
+    # x1, n1, x0, n0, Miettinen-Nurminen 95% limits (method 10)
+    (56, 70, 48, 80, 0.0528, 0.3382),
+    (9, 10, 3, 10, 0.1700, 0.8406),
+    (6, 7, 2, 7, 0.0342, 0.8534),
+    (5, 56, 0, 29, -0.0326, 0.1933),
+    (0, 10, 0, 20, -0.1658, 0.2844),
+    (0, 10, 0, 10, -0.2879, 0.2879),
+    (10, 10, 0, 20, 0.7156, 1.0),
+    (10, 10, 0, 10, 0.6636, 1.0),
+]
+
+
+def one_table(x1: int, n1: int, x0: int, n0: int) -> tuple[np.ndarray, ...]:
+    responded = np.r_[np.arange(n1) < x1, np.arange(n0) < x0]
+    return responded, np.r_[np.ones(n1, int), np.zeros(n0, int)], np.ones(n1 + n0, bool)
+
+
+@pytest.mark.parametrize("row", NEWCOMBE_TABLE_II, ids=lambda r: f"{r[0]}/{r[1]}-{r[2]}/{r[3]}")
+def test_responder_interval_matches_newcombe_1998(row):
+    """Newcombe RG, Stat Med 1998;17:873-890, Table II, method 10, to 4 decimals."""
+    x1, n1, x0, n0, low, high = row
+    res = quiet(responder, *one_table(x1, n1, x0, n0))
+    np.testing.assert_allclose([res.ci_low[0], res.ci_high[0]], [low, high], atol=5e-5)
+
+
+@pytest.mark.parametrize(
+    ("x1", "n1", "x0", "n0", "quoted"),
+    [
+        (56, 70, 48, 80, 0.00825828792938078),
+        (9, 10, 3, 10, 0.00760164147522018),
+        (5, 56, 0, 29, 0.0991756545705512),
+    ],
+)
+def test_responder_pvalue_matches_prop_test(x1, n1, x0, n0, quoted):
+    """R 4.2.2: t <- prop.test(c(x1, x0), c(n1, n0), correct = FALSE); N <- n1 + n0;
+    pchisq(t$statistic * (N - 1) / N, 1, lower.tail = FALSE)."""
+    res = quiet(responder, *one_table(x1, n1, x0, n0))
+    assert res.p_value[0] == pytest.approx(quoted, rel=1e-10)
 
 
 @SETTINGS
@@ -418,8 +483,8 @@ def test_crossover_matches_scipy_and_fixed_effects_ols(s: Stack):
         assert_close([res.ci_low[r], res.ci_high[r]], fit.conf_int(s.alpha)[-1])
 
 
-def test_fisher_exhaustive_small_tables():
-    """Every 2x2 table with arm sizes 1..12, one table per replicate row."""
+def test_responder_test_and_interval_always_agree():
+    """Every 2x2 table with arm sizes 1..12: the interval excludes 0 iff p < alpha."""
     rows = [
         (n1, n0, x1, x0)
         for n1 in range(1, 13)
@@ -432,22 +497,13 @@ def test_fisher_exhaustive_small_tables():
     arm = (cols < n1[:, None]).astype(int)
     observed = cols < (n1 + n0)[:, None]
     responded = (cols < x1[:, None]) | ((cols >= n1[:, None]) & (cols < (n1 + x0)[:, None]))
-    res = quiet(responder, responded, arm, observed)
-    ref = [stats.fisher_exact([[a, m - a], [b, k - b]]).pvalue for m, k, a, b in rows]
-    assert_close(res.p_value, ref)
-
-
-def test_fisher_near_tie_large_arms():
-    """Arms 58/146 with 60 responders hold two tables 8.4e-8 apart in probability."""
-    rows = [(58, 146, 20, 40), (58, 146, 14, 46), (60, 144, 40, 106)]
-    res = quiet(
-        responder,
-        np.array([[1] * a + [0] * (m - a) + [1] * b + [0] * (k - b) for m, k, a, b in rows]),
-        np.array([[1] * m + [0] * k for m, k, _, _ in rows]),
-        np.ones((3, 204), bool),
-    )
-    ref = [stats.fisher_exact([[a, m - a], [b, k - b]]).pvalue for m, k, a, b in rows]
-    assert_close(res.p_value, ref)
+    for alpha in (0.01, 0.05, 0.2):
+        res = quiet(responder, responded, arm, observed, alpha=alpha)
+        excludes = (res.ci_low > 0) | (res.ci_high < 0)
+        boundary = np.isclose(res.p_value, alpha, rtol=1e-9, atol=0)
+        np.testing.assert_array_equal(excludes[~boundary], (res.p_value < alpha)[~boundary])
+        assert ((res.ci_low <= res.estimate) & (res.estimate <= res.ci_high)).all()
+        assert ((res.ci_low >= -1) & (res.ci_high <= 1)).all()
 
 
 # ---------------------------------------------------------------------------- degenerate
@@ -498,10 +554,10 @@ def test_degenerate_replicates_give_nan_and_reason():
     )
     resp = responder(responded, arm, observed)
     assert_degenerate(resp, 0, 1)
-    # Row 2: 3/3 vs 0/3 responders, zero Wald SE but a valid estimate and Fisher p.
-    assert_degenerate(resp, 2, 2, keep_estimate=True)
-    assert resp.estimate[2] == 1.0
-    assert_close(resp.p_value[2], stats.fisher_exact([[3, 0], [0, 3]]).pvalue)
+    # Row 2: 3/3 vs 0/3 responders: the score interval and test stay defined
+    # (Pearson chi-square 6, times (N - 1) / N = 5).
+    assert resp.reason[2] == 0 and resp.estimate[2] == 1.0 and resp.ci_high[2] == 1.0
+    assert_close(resp.p_value[2], stats.chi2.sf(5.0, 1))
     assert resp.reason[1] == resp.reason[3] == 0
 
 
