@@ -228,6 +228,15 @@ def _check_cross_fields(s: Scenario) -> None:
     for i, week in enumerate(s.trial.follow_up_weeks):
         if week <= s.trial.weeks:
             fail(f"trial.follow_up_weeks.{i}", f"must be after trial.weeks={s.trial.weeks}")
+    family = len(s.endpoints()) * len(s.contrasts())
+    graph = s.trial.multiplicity_graph
+    if s.trial.multiplicity == "graphical" and graph is None:
+        fail("trial.multiplicity_graph", "the graphical strategy needs weights and transitions")
+    if graph is not None and len(graph.weights) != family:
+        fail(
+            "trial.multiplicity_graph.weights",
+            f"one weight per (endpoint, contrast) hypothesis: {family}; given {len(graph.weights)}",
+        )
     unit = sum(s.allocation_ratio().values())
     if s.trial.randomization != "simple" and s.trial.block_size % unit:
         fail(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from mssim.config.strict import Loading, NonNegative, Probability, Strict, Weeks
 from mssim.registry import ANALYSES, DESIGNS, ENDPOINTS
@@ -30,6 +30,34 @@ class Blinding(Strict):
         0.3,
         description="Relative rise (fall) of the non-specific effect on guessing verum (sham) (A).",
     )
+
+
+class MultiplicityGraph(Strict):
+    """A Bonferroni-based graphical multiple test (Bretz, Maurer, Brannath, Posch 2009).
+
+    Hypotheses are the (endpoint, contrast) pairs, primary endpoint first, contrasts in
+    order within an endpoint.
+    """
+
+    weights: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        description="Initial share of alpha of each hypothesis (sum at most 1)."
+    )
+    transitions: list[list[Annotated[float, Field(ge=0.0, le=1.0)]]] = Field(
+        description="Share of a rejected hypothesis's alpha passed to each other one "
+        "(rows sum to at most 1, zero diagonal)."
+    )
+
+    @model_validator(mode="after")
+    def _a_graph(self) -> MultiplicityGraph:
+        k = len(self.weights)
+        if sum(self.weights) > 1 + 1e-12:
+            raise ValueError(f"weights sum to {sum(self.weights)}, more than 1")
+        if len(self.transitions) != k or any(len(row) != k for row in self.transitions):
+            raise ValueError(f"transitions must be a {k} x {k} matrix, one row per weight")
+        for i, row in enumerate(self.transitions):
+            if row[i] != 0 or sum(row) > 1 + 1e-12:
+                raise ValueError(f"row {i} of transitions needs a 0 diagonal and sum <= 1")
+        return self
 
 
 class Trial(Strict):
@@ -66,7 +94,17 @@ class Trial(Strict):
     alpha: float = Field(0.05, gt=0.0, le=0.5, description="Two-sided significance level.")
     missing_data: Literal["complete_case", "locf", "bocf"] = "complete_case"
     estimand: Literal["treatment_policy", "hypothetical", "composite"] = "treatment_policy"
-    multiplicity: Literal["none", "bonferroni", "holm", "fixed_sequence"] = "holm"
+    multiplicity: Literal[
+        "fixed_sequence", "holm", "hochberg", "bonferroni", "graphical", "none"
+    ] = Field(
+        "fixed_sequence",
+        description="Strategy over the (endpoint, contrast) family, primary first: "
+        "fixed_sequence (primary at full alpha, then each secondary gated by the ones "
+        "before), holm, hochberg, bonferroni, graphical (trial.multiplicity_graph), none.",
+    )
+    multiplicity_graph: MultiplicityGraph | None = Field(
+        None, description="Graph of the graphical strategy (Bretz et al. 2009)."
+    )
     contrasts: list[str] = Field(
         default_factory=list, description='"arm - comparator"; default: each arm vs the last.'
     )

@@ -34,7 +34,7 @@ from mssim.registry import ANALYSES, loaded_plugins
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.data import trial_data
 from mssim.trial.estimands import EFFECT_MEASURES, true_effects
-from mssim.trial.multiplicity import adjust_pvalues
+from mssim.trial.multiplicity import adjust_pvalues, scenario_graph
 from mssim.trial.randomization import contrast_regimens, randomize, total_patients
 
 FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value", "reject", "n_analysed", "dropped")
@@ -77,7 +77,7 @@ def chunk_statistics(
         for m in range(len(analyses)):
             # the family: every endpoint x contrast, primary endpoint first
             p = out["p_value"][m, i].reshape(-1, len(replicates)).T
-            reject = adjust_pvalues(p, scenario.trial.multiplicity, alpha)
+            reject = adjust_pvalues(p, scenario.trial.multiplicity, alpha, scenario_graph(scenario))
             out["reject"][m, i] = reject.T.reshape(out["reject"][m, i].shape)
     return {**out, "truth": truth}
 
@@ -96,33 +96,123 @@ def wilson(successes: float, trials: int, level: float = 0.95) -> tuple[float, f
 def summarize(
     scenario: Scenario, n_per_arm: list[int], analyses: list[str], stats: dict[str, np.ndarray]
 ) -> pd.DataFrame:
-    """Operating characteristics from per-replicate statistics (one row per design point)."""
-    rows = []
+    """Operating characteristics from per-replicate statistics (one row per design point).
+
+    Besides each hypothesis's own power (after the multiplicity strategy), every row
+    carries its family's rates at that design point and analysis: ``disjunctive_power``
+    (at least one false null hypothesis rejected), ``conjunctive_power`` (all false null
+    hypotheses rejected) and ``familywise_error`` (at least one true null hypothesis
+    rejected), each with its MCSE. A hypothesis counts as a true null (``true_null``)
+    when its true effect is negligible (:func:`negligible`).
+    """
     endpoints = scenario.endpoints()
     contrasts = [f"{a} - {b}" for a, b in scenario.contrasts()]
+    hypotheses = [(e, c) for e in range(len(endpoints)) for c in range(len(contrasts))]
+    rows = []
     for m, method in enumerate(analyses):
         measure = ANALYSES.get(method).estimand
         kind = KINDS.index(measure)
-        for e, endpoint in enumerate(endpoints):
-            for c, contrast in enumerate(contrasts):
-                theta = float(stats["truth"][kind, e, c].mean())
-                for i, n in enumerate(n_per_arm):
-                    cell = {f: stats[f][m, i, e, c] for f in FIELDS}
-                    rows.append(
-                        {
-                            "analysis": method,
-                            "estimand": f"{measure} ({scenario.trial.estimand})",
-                            "endpoint": endpoint,
-                            "contrast": contrast,
-                            "n_per_arm": n,
-                            **operating_characteristics(cell, theta),
-                        }
-                    )
+        theta = stats["truth"][kind].mean(axis=-1)  # (endpoints, contrasts)
+        nulls, families = {}, {}
+        for i in range(len(n_per_arm)):
+            for e, c in hypotheses:
+                nulls[i, e, c] = negligible(float(theta[e, c]), stats["estimate"][m, i, e, c])
+            families[i] = family_rates(
+                [stats["reject"][m, i, e, c].astype(bool) for e, c in hypotheses],
+                [nulls[i, e, c] for e, c in hypotheses],
+            )
+        for e, c in hypotheses:
+            for i, n in enumerate(n_per_arm):
+                cell = {f: stats[f][m, i, e, c] for f in FIELDS}
+                rows.append(
+                    {
+                        "analysis": method,
+                        "estimand": f"{measure} ({scenario.trial.estimand})",
+                        "endpoint": endpoints[e],
+                        "contrast": contrasts[c],
+                        "n_per_arm": n,
+                        **operating_characteristics(cell, float(theta[e, c])),
+                        "multiplicity": scenario.trial.multiplicity,
+                        "true_null": nulls[i, e, c],
+                        **families[i],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def operating_characteristics(cell: dict[str, np.ndarray], theta: float) -> dict[str, float]:
-    """Power, bias, coverage, type S and exaggeration of one design point, with MCSE."""
+#: A true effect within this many Monte Carlo standard errors of the mean estimate
+#: of zero is indistinguishable from zero at the run's number of replicates.
+NEGLIGIBLE_MCSE = 2.0
+
+
+def negligible_tolerance(estimates: np.ndarray) -> float:
+    """Largest negligible true effect: :data:`NEGLIGIBLE_MCSE` MCSE of the mean estimate.
+
+    Args:
+        estimates: Per-replicate estimates (NaN for failed fits), estimand units.
+
+    Returns:
+        ``2 * SD(estimates) / sqrt(R)`` over the finite estimates (0 with fewer than 2).
+    """
+    e = estimates[np.isfinite(estimates)]
+    return NEGLIGIBLE_MCSE * float(e.std(ddof=1) / math.sqrt(len(e))) if len(e) > 1 else 0.0
+
+
+def negligible(theta: float, estimates: np.ndarray) -> bool:
+    """Whether a true effect is negligible: ``|theta| <= 2 MCSE`` of the mean estimate.
+
+    The MCSE of the mean estimate is ``SD(estimates) / sqrt(R)`` (estimand units). A
+    true effect that small (e.g. 6e-21, rounding noise of a null scenario) cannot be
+    told from zero by the run, so type S and exaggeration against it are undefined and
+    its hypothesis counts as a true null in the family-wise error rate.
+
+    Args:
+        theta: The true effect (estimand units).
+        estimates: Per-replicate estimates (NaN for failed fits).
+
+    Returns:
+        True if ``|theta|`` is at most :data:`NEGLIGIBLE_MCSE` MCSE (or exactly 0).
+    """
+    return abs(theta) <= negligible_tolerance(estimates)
+
+
+def family_rates(rejected: list[np.ndarray], nulls: list[bool]) -> dict[str, float]:
+    """Disjunctive and conjunctive power and family-wise error rate, with MCSE.
+
+    Args:
+        rejected: Per hypothesis of the family, per-replicate rejections (R,) after the
+            multiplicity strategy.
+        nulls: Per hypothesis, whether it is a true null.
+
+    Returns:
+        ``disjunctive_power``, ``conjunctive_power``, ``familywise_error`` and their
+        ``_mcse`` (NaN when the family has no false, or no true, null hypothesis).
+    """
+    out = {}
+    false_nulls = [r for r, null in zip(rejected, nulls, strict=True) if not null]
+    true_nulls = [r for r, null in zip(rejected, nulls, strict=True) if null]
+    rates = {
+        "disjunctive_power": np.any(false_nulls, axis=0) if false_nulls else None,
+        "conjunctive_power": np.all(false_nulls, axis=0) if false_nulls else None,
+        "familywise_error": np.any(true_nulls, axis=0) if true_nulls else None,
+    }
+    for name, hits in rates.items():
+        rate = math.nan if hits is None else float(hits.mean())
+        out[name] = rate
+        out[f"{name}_mcse"] = math.nan if hits is None else math.sqrt(rate * (1 - rate) / len(hits))
+    return out
+
+
+def operating_characteristics(
+    cell: dict[str, np.ndarray], theta: float
+) -> dict[str, float | int | str]:
+    """Power, bias, coverage, type S and exaggeration of one design point, with MCSE.
+
+    Type S and exaggeration are undefined (NaN) when there is no significant result or
+    when the true effect is negligible (:func:`negligible`: within 2 MCSE of zero), since
+    a sign or a ratio against rounding noise means nothing; ``type_s_undefined`` says
+    which (NaN, an empty cell, when they are defined).
+    """
     est, reject = cell["estimate"], cell["reject"].astype(bool)
     r = len(est)
     finite = np.isfinite(est)
@@ -132,6 +222,12 @@ def operating_characteristics(cell: dict[str, np.ndarray], theta: float) -> dict
     e = est[finite]
     covered = (cell["ci_low"][finite] <= theta) & (theta <= cell["ci_high"][finite])
     sig = est[reject & finite]
+    tolerance = negligible_tolerance(est)
+    undefined: str | float = math.nan  # empty in power.csv when they are defined
+    if not len(sig):
+        undefined = "no significant result"
+    elif abs(theta) <= tolerance:
+        undefined = "true effect within 2 MCSE of 0"
 
     def mean(a: np.ndarray) -> float:
         return float(a.mean()) if len(a) else math.nan
@@ -152,7 +248,8 @@ def operating_characteristics(cell: dict[str, np.ndarray], theta: float) -> dict
         "coverage_mcse": math.sqrt(mean(covered) * (1 - mean(covered)) / len(e))
         if len(e)
         else math.nan,
-        **type_s_and_exaggeration(sig, theta),
+        **type_s_and_exaggeration(sig, theta, tolerance),
+        "type_s_undefined": undefined,
         "n_significant": len(sig),
         "mean_n_analysed": float(cell["n_analysed"].mean()),
         "dropout_fraction": float(cell["dropped"].mean()),
@@ -160,20 +257,24 @@ def operating_characteristics(cell: dict[str, np.ndarray], theta: float) -> dict
     }
 
 
-def type_s_and_exaggeration(significant: np.ndarray, theta: float) -> dict[str, float]:
+def type_s_and_exaggeration(
+    significant: np.ndarray, theta: float, tolerance: float = 0.0
+) -> dict[str, float]:
     """Type S error rate and exaggeration ratio (type M) of significant estimates, with MCSE.
 
     Args:
         significant: The finite estimates of the significant replicates.
-        theta: The true effect.
+        theta: The true effect (estimand units).
+        tolerance: A true effect with ``|theta| <= tolerance`` counts as 0 (estimand
+            units; Monte Carlo runs pass :func:`negligible_tolerance`).
 
     Returns:
         ``type_s`` (share with the sign opposite to ``theta``), ``exaggeration``
         (mean |estimate| over |theta|) and their MCSEs; NaN when no estimate is
-        significant or the true effect is 0.
+        significant or the true effect is 0 (within ``tolerance``).
     """
     type_s = exaggeration = type_s_mcse = exaggeration_mcse = math.nan
-    if len(significant) and theta != 0:
+    if len(significant) and abs(theta) > tolerance:
         wrong = np.sign(significant) != np.sign(theta)
         type_s = float(wrong.mean())
         type_s_mcse = math.sqrt(type_s * (1 - type_s) / len(significant))

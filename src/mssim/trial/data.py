@@ -14,6 +14,7 @@ from mssim.config.scenario import Scenario
 from mssim.model.outcomes import Outcomes
 from mssim.registry import DESIGNS
 from mssim.trial.estimands import relapsed_by
+from mssim.trial.grid import GRID_TOL, grid_steps, on_grid, summary_grid
 from mssim.trial.missing import bocf, locf
 
 
@@ -25,9 +26,11 @@ class TrialData:
 
     Attributes:
         regimen: Allocated regimen index.
-        baseline: Baseline score (instrument points).
-        outcome: Endpoint score (instrument points; crossover: period 1).
-        change: Outcome minus baseline.
+        baseline: Baseline score (instrument points, on the instrument's grid).
+        outcome: Endpoint score (instrument points; crossover: period 1), exactly on
+            the endpoint's grid (e.g. steps of 1/9 / 2 for the mean of two FSS visits).
+        change: Outcome minus baseline, exactly on the endpoint's grid: patients with
+            the same change have bit-identical values (real ties).
         responded: Improvement of at least the MCID (and no relapse if composite).
         observed: The endpoint is observed (after the missing-data rule).
         cluster: Practitioner id (-1 for unneedled arms).
@@ -86,9 +89,30 @@ def trial_data(
     cluster = allocated(outcomes.responses.practitioner)
     design = DESIGNS.get(trial.design)
     outcome, period2, observed = design.observe(sc, scores, seen, outcomes.visit_days)
-    baseline = scores[..., 0]
-    change = outcome - baseline
-    responded = change <= -getattr(sc.symptoms, endpoint).mcid
+    # Scores, endpoint and change exactly on the instrument's grid: equal values are
+    # equal numbers, so rank tests see the instrument's real ties.
+    symptom = getattr(sc.symptoms, endpoint)
+    low, step = symptom.scale.low, symptom.scale.step
+
+    def grid(part: int) -> tuple[float, float]:
+        """(origin, resolution) of the design's outcome (0) or period-2 score (1)."""
+        return summary_grid(
+            lambda s: design.observe(sc, s, np.ones(s.shape, bool), outcomes.visit_days)[part],
+            len(outcomes.visit_days),
+            low,
+            step,
+        )
+
+    origin, resolution = grid(0)
+    baseline = on_grid(scores[..., 0], low, step)
+    outcome = on_grid(outcome, origin, resolution)
+    period2 = on_grid(period2, *grid(1))
+    # outcome - baseline lies on the grid from origin - low in steps of the resolution
+    # (the outcome's resolution divides the instrument's step)
+    change_steps = grid_steps(outcome - baseline, origin - low, resolution)
+    change = (origin - low) + change_steps * resolution
+    # change <= -mcid, counted in whole grid steps so that a change of exactly -mcid counts
+    responded = change_steps <= np.floor((-symptom.mcid - (origin - low)) / resolution + GRID_TOL)
     if trial.estimand == "composite":
         responded &= ~relapsed_by(outcomes, primary)[:, :n]
     return TrialData(

@@ -20,6 +20,7 @@ import numpy as np
 from mssim.config.scenario import Scenario
 from mssim.model.outcomes import Outcomes
 from mssim.registry import DESIGNS
+from mssim.trial.grid import on_grid, summary_grid
 from mssim.trial.randomization import contrast_regimens
 
 
@@ -30,11 +31,24 @@ def potential_endpoint(
 
     Shapes (R, N, regimens). For a crossover, ``change`` holds the period-1
     score (the contrast of period-1 scores is the parallel-group effect).
+    ``change`` is exactly on the endpoint's grid (:mod:`mssim.trial.grid`).
     """
     k = outcomes.tracked.index(endpoint)
     scores = outcomes.scores_no_relapse if no_relapse else outcomes.scores
     design = DESIGNS.get(scenario.trial.design)
     change, responded = design.potential(scenario, endpoint, scores[..., k], outcomes.visit_days)
+    # exactly on the endpoint's grid, as the observed data (mssim.trial.data), so that
+    # equal potential outcomes tie in the probabilistic index
+    scale = getattr(scenario.symptoms, endpoint).scale
+    origin, resolution = summary_grid(
+        lambda s: design.potential(scenario, endpoint, s[:, :, None], outcomes.visit_days)[0][
+            ..., 0
+        ],
+        len(outcomes.visit_days),
+        scale.low,
+        scale.step,
+    )
+    change = on_grid(change, origin, resolution)
     if scenario.trial.estimand == "composite":
         responded &= ~relapsed_by(outcomes, 7 * scenario.trial.weeks)[..., None]
     return change, responded

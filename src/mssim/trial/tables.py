@@ -19,6 +19,7 @@ from mssim.model.population import MS_TYPES
 from mssim.registry import ANALYSES
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.data import trial_data
+from mssim.trial.multiplicity import family_adjusted
 from mssim.trial.randomization import Trials, contrast_regimens
 
 GUESS_NAMES = {GUESS_SHAM: "sham", GUESS_DONT_KNOW: "don't know", GUESS_VERUM: "verum"}
@@ -160,7 +161,11 @@ def _arms(scenario: Scenario, patients: pd.DataFrame) -> pd.DataFrame:
 
 
 def analysis_table(trials: Trials, methods: list[str]) -> pd.DataFrame:
-    """One row per (endpoint, contrast, method) for the first replicate trial."""
+    """One row per (endpoint, contrast, method) for the first replicate trial.
+
+    ``p_adjusted`` is the p-value adjusted by ``trial.multiplicity`` over the family of
+    every (endpoint, contrast) of the same method, primary endpoint first.
+    """
     scenario, outcomes = trials.scenario, trials.outcomes
     alloc = trials.allocation[:1]
     n = alloc.shape[1]
@@ -181,4 +186,12 @@ def analysis_table(trials: Trials, methods: list[str]) -> pd.DataFrame:
                         **frame.to_dict(),
                     }
                 )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    # rows run endpoint by endpoint, contrast by contrast: the family's order per method
+    table["multiplicity"] = scenario.trial.multiplicity
+    table["p_adjusted"] = np.nan
+    for method in methods:
+        rows_of = table.index[table.method == method]
+        p = table.loc[rows_of, "p_value"].to_numpy(np.float64)[None]
+        table.loc[rows_of, "p_adjusted"] = family_adjusted(scenario, p)[0]
+    return table
