@@ -134,3 +134,33 @@ def test_a_name_cannot_be_registered_twice():
                 name="ancova", estimand="mean_difference", wording="", function=print
             )
         )
+
+
+def test_an_analysis_plugin_works_in_simulate_sweep_and_report(cli, tmp_path):
+    plugin = ["--plugin", PLUGINS / "outcome_welch.py"]
+    status, _, err = cli(
+        "simulate", *plugin, "--n", 12, "--analysis", "welch_outcome", "--out", tmp_path / "one"
+    )
+    assert status == 0, err
+    table = pd.read_csv(tmp_path / "one" / "analysis.csv")
+    assert list(table.method) == ["welch_outcome"]
+    status, _, err = cli(
+        "sweep",
+        *plugin,
+        "--set",
+        "trial.analysis=welch_outcome",
+        "--set",
+        "power.n_per_arm=[10]",
+        "--grid",
+        "dropout.rate=0.1,0.2",
+        "--replicates",
+        10,
+        "--out",
+        tmp_path / "sweep",
+    )
+    assert status == 0, err
+    assert set(pd.read_csv(tmp_path / "sweep" / "sweep.csv").analysis) == {"welch_outcome"}
+    status, _, err = cli("report", *plugin, tmp_path / "sweep")
+    assert status == 0, err
+    report = (tmp_path / "sweep" / "report.html").read_text()
+    assert "t-test on the endpoint score" in report  # the plug-in's own wording
