@@ -124,7 +124,7 @@ def responder(
     x1, x0 = (responded & treat).sum(1), (responded & comp).sum(1)
     reason = _reasons((TOO_FEW, (n1 < 1) | (n0 < 1)))
     with np.errstate(all="ignore"):
-        # placeholders for empty arms keep the arithmetic finite; their rows are blanked
+        # an empty arm counts as one patient so the arithmetic stays finite; rows blanked
         n1f, n0f = np.maximum(n1, 1).astype(np.float64), np.maximum(n0, 1).astype(np.float64)
         p1, p0 = x1 / n1f, x0 / n0f
         z_crit = float(special.ndtri(1 - alpha / 2))
