@@ -15,7 +15,7 @@ from scipy import stats
 from mssim.config.load import load_scenario
 from mssim.model import rng
 from mssim.model.engine import TrialRun, simulate
-from mssim.model.kernel import gamma_quantile
+from mssim.model.gamma import gamma_quantile
 
 Z = 5.0  # z-score bound on every statistic
 

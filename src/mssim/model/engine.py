@@ -33,6 +33,7 @@ from mssim.config.scenario import Scenario
 from mssim.model import kernel, rng
 from mssim.model.behaviour import adverse_event_types, base_hazard
 from mssim.model.interventions import Regimen, draw_responses, drug_effect, regimens
+from mssim.model.kernel_io import SYMPTOM_FIELDS, Outputs, Params, new_scratch
 from mssim.model.outcomes import NEVER, DailyPaths, Outcomes
 from mssim.model.population import EDSS_SHIFT, MS_TYPES, Cohort, run_in_days
 from mssim.model.symptoms import SymptomModel, diary
@@ -110,7 +111,7 @@ class _Setup:
         return Cohort(**{f: getattr(self.outputs, f) for f in Cohort.__dataclass_fields__})
 
 
-def _params(setup: _Setup) -> kernel.Params:
+def _params(setup: _Setup) -> Params:
     """The kernel's parameters for a scenario (computed once per chunk)."""
     sc, model = setup.scenario, setup.model
     pop, rule, rel = sc.population, sc.population.screening, sc.relapses
@@ -154,9 +155,9 @@ def _params(setup: _Setup) -> kernel.Params:
         inst = model.instruments[i]
         return np.array([inst.low, inst.high, inst.step, inst.points_per_nrs()])
 
-    return kernel.Params(
+    return Params(
         key=rng.root_key(sc.seed),
-        **{f: getattr(model, f) for f in kernel.SYMPTOM_FIELDS},
+        **{f: getattr(model, f) for f in SYMPTOM_FIELDS},
         type_shares=np.cumsum([getattr(pop.ms_types, t) for t in MS_TYPES]),
         edss_shift=EDSS_SHIFT,
         edss_median=float(pop.edss_median),
@@ -233,7 +234,7 @@ def _dose_free_improvement(
     return np.ascontiguousarray(extra)
 
 
-def _outputs(setup: _Setup, r: int, n: int) -> kernel.Outputs:
+def _outputs(setup: _Setup, r: int, n: int) -> Outputs:
     """Output arrays of a chunk, to be filled by the kernel."""
     p, model = setup.params, setup.model
     s, m = model.n_symptoms, model.n_mediators
@@ -241,7 +242,7 @@ def _outputs(setup: _Setup, r: int, n: int) -> kernel.Outputs:
     d = setup.n_days if setup.keep_daily else 0
     daily_r, daily_n = (r, n) if setup.keep_daily else (0, 0)
     nr = (r, n, g, v, t) if p.hypothetical else (0, 0, 0, 0, 0)
-    return kernel.Outputs(
+    return Outputs(
         ms_type=np.zeros((r, n), dtype=np.int8),
         edss=np.zeros((r, n)),
         on_therapy=np.zeros((r, n), dtype=bool),
@@ -302,7 +303,7 @@ class TrialRun:
         )
         self.responses = setup.responses
         r, n = len(self.replicates), n_patients
-        self._scratch = kernel.new_scratch(setup.params, r * n, self.model.n_mediators)
+        self._scratch = new_scratch(setup.params, r * n, self.model.n_mediators)
         self._advance(self.first_day - 1)  # the screening day
         self.day = self.first_day
         o = setup.outputs
