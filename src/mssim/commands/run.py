@@ -2,8 +2,10 @@
 
 The folder holds ``power.csv`` (operating characteristics with MCSE),
 ``power.png``, ``manifest.json``, ``report.html`` and, with ``--solve-n``,
-``sample_size.json`` and ``sample_size.csv``. Chunks are checkpointed under ``chunks/`` so the same
-command resumes an interrupted run.
+``sample_size.json`` and ``sample_size.csv``; a group-sequential design adds
+``boundaries.csv``, ``sequential_boundaries.png`` and ``sequential_stopping.png``.
+Chunks are checkpointed under ``chunks/`` so the same command resumes an
+interrupted run.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from mssim.config import sizes
 from mssim.config.load import with_options
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
+from mssim.montecarlo import sequential
 from mssim.montecarlo.parallel import run_key
 from mssim.montecarlo.power import check_analyses, estimate
 from mssim.montecarlo.sample_size import SampleSize, solve_n
 from mssim.outputs.figures.power import power_curve
+from mssim.outputs.figures.sequential import boundary_paths, stopping
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
 
@@ -165,12 +169,20 @@ def run_power(
     prov = Provenance(scenario)
     run = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress}
     amounts = {"replicates": replicates, "chunk_size": chunk_size}
-    frame = estimate(scenario, analyses=methods, out=out, **amounts, **run)
+    stats: dict = {}
+    frame = estimate(scenario, analyses=methods, out=out, keep=stats, **amounts, **run)
     figure = power_curve(frame, target=scenario.power.target)
     answer = solve_n(scenario, **amounts, **run) if solve else None
     print_table(frame)
     write_table(frame, out / "power.csv")
     write_figure(figure, out / "power.png")
+    if sequential.applies(scenario):
+        table = sequential.boundaries_table(scenario, scenario.power.n_per_arm)
+        write_table(table, out / "boundaries.csv")
+        paths = sequential.paths(stats, sorted(set(scenario.power.n_per_arm)), methods)
+        write_figure(boundary_paths(paths, table), out / "sequential_boundaries.png")
+        first = frame[frame.analysis == methods[0]]
+        write_figure(stopping(first), out / "sequential_stopping.png")
     prov.extra["replicates"] = int(frame.replicates.iloc[0])
     if answer is not None:
         write_table(answer.curve, out / "sample_size.csv")

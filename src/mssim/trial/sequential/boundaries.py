@@ -17,11 +17,13 @@ information actually observed cost one pass for a whole chunk of replicates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import norm
 
+from mssim.config.trial import FUTILITY_RULES
 from mssim.trial.sequential.spending import spent
 
 NODES = 96  # Gauss-Legendre nodes per look
@@ -31,7 +33,7 @@ HIGH = 20.0  # a boundary at z = 20 never crosses (phi(20) ~ 1e-88)
 
 _X, _W = np.polynomial.legendre.leggauss(NODES)
 
-FUTILITY = ("none", "z", "conditional_power", "beta_spending")
+FUTILITY = FUTILITY_RULES
 
 
 class Paths:
@@ -86,8 +88,10 @@ class Paths:
         self.z, self.g, self.t = z, half * _W * density, np.asarray(t, dtype=float)
 
 
-def _bisect(f, target: np.ndarray, lo: float = -12.0, hi: float = HIGH) -> np.ndarray:
-    """x with f(x) = target for f increasing in x, vectorized over B (clamped to [lo, hi])."""
+def _bisect(
+    f: Callable[[np.ndarray], np.ndarray], target: np.ndarray, lo: float = -12.0, hi: float = HIGH
+) -> np.ndarray:
+    """The x with f(x) = target for f increasing in x, vectorized over B (within [lo, hi])."""
     lo_, hi_ = np.full(target.shape, lo), np.full(target.shape, hi)
     for _ in range(BISECTIONS):
         mid = (lo_ + hi_) / 2
@@ -138,7 +142,7 @@ def group_sequential(
     efficacy: str = "obrien_fleming",
     efficacy_parameter: float = 0.0,
     futility: str = "none",
-    futility_value: float = 0.0,
+    futility_value: float | np.ndarray = 0.0,
     binding: bool = False,
     beta: float = 0.2,
     beta_spending: str = "hsd",
@@ -166,7 +170,8 @@ def group_sequential(
         efficacy: Alpha-spending family (:data:`~mssim.trial.sequential.spending.SPENDING`).
         efficacy_parameter: gamma (hsd) or rho (kim_demets).
         futility: One of :data:`FUTILITY`.
-        futility_value: The z (``z``) or conditional power (``conditional_power``).
+        futility_value: The z (``z``; a scalar, or one per design and look) or the
+            conditional power (``conditional_power``).
         binding: Whether the efficacy boundary counts on futility stops.
         beta: Type II error spent (``beta_spending``).
         beta_spending: Beta-spending family.
@@ -189,7 +194,8 @@ def group_sequential(
     if futility == "none":
         return _boundaries(t, s, spend, none, binding, None)
     if futility == "z":
-        return _boundaries(t, s, spend, np.full(t.shape, float(futility_value)), binding, None)
+        given = np.broadcast_to(np.asarray(futility_value, dtype=float), t.shape).copy()
+        return _boundaries(t, s, spend, given, binding, None)
     if futility == "beta_spending":
         beta_spend = (beta, beta_spending, beta_parameter)
         if drift is None:
@@ -239,6 +245,10 @@ def _boundaries(
     """Look by look: the efficacy boundary, then the futility boundary (given or spent).
 
     Args:
+        t: Information fractions (correlation of the looks), (B, K).
+        s: Fractions at which the errors are spent, (B, K); the last is 1.
+        spend: Alpha spending.
+        binding: Whether the null paths stop at the futility boundary.
         given: Futility z per design and look (-inf: none); ignored with ``beta``.
         beta: (beta spending, drift) to spend beta under the alternative, or None.
         meet: Set the last futility boundary to the efficacy boundary; False keeps the
@@ -294,7 +304,9 @@ def crossing(
     Returns:
         (P(stop for efficacy at look k), P(stop for futility at look k)), each (B, K).
     """
-    t, efficacy, futility = (np.atleast_2d(np.asarray(x, dtype=float)) for x in (t, efficacy, futility))
+    t, efficacy, futility = (
+        np.atleast_2d(np.asarray(x, dtype=float)) for x in (t, efficacy, futility)
+    )
     paths = Paths(np.broadcast_to(np.asarray(drift, dtype=float), t.shape[:1]).copy())
     up, down = np.zeros_like(t), np.zeros_like(t)
     for k in range(t.shape[1]):

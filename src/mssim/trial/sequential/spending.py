@@ -21,7 +21,7 @@ import math
 import numpy as np
 from scipy.stats import norm
 
-SPENDING = ("obrien_fleming", "pocock", "hsd", "kim_demets")
+from mssim.config.trial import SPENDING_FAMILIES as SPENDING
 
 
 def spent(family: str, t: np.ndarray, total: float, parameter: float = 0.0) -> np.ndarray:
