@@ -15,7 +15,9 @@ Figures (see RESULTS.md for the targets):
 5. peak memory of ``power.estimate`` at 1,000 and 20,000 replicates;
 6. a power curve with common random numbers against one run per sample size;
 7. analysis time as a share of simulation time;
-8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated).
+8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated);
+9. a group-sequential run (``scenarios/group_sequential.toml``) against the fixed
+   parallel design with the same maximum n.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class Sizes:
     analysis_replicates: int = 500  # the ratio is scale-free; scaled to 10,000 in the output
     analysis_n_per_arm: int = 100
     curve_replicates: int = 10000
+    sequential_replicates: int = 300  # figure 9; the ratio is scale-free
+    sequential_n_per_arm: int = 80
 
 
 QUICK = Sizes(
@@ -77,6 +81,7 @@ QUICK = Sizes(
     memory_replicates=(100, 400),
     crn_replicates=20,
     analysis_replicates=100,
+    sequential_replicates=40,
 )
 
 
@@ -525,6 +530,36 @@ def crn(scenario: Scenario, sizes: Sizes) -> list[Figure]:
     ]
 
 
+# ---- 9. group-sequential cost ---------------------------------------------------
+
+
+def sequential_cost(sizes: Sizes) -> list[Figure]:
+    """Figure 9: group-sequential run / fixed design with the same maximum n (best of 2)."""
+    r, n = sizes.sequential_replicates, sizes.sequential_n_per_arm
+    looks = load_scenario(ROOT / "scenarios" / "group_sequential.toml")
+    fixed = load_scenario(ROOT / "scenarios" / "group_sequential.toml", ["trial.design=parallel"])
+    heading(f"9. Group-sequential run vs fixed design, {n} per arm at most (R={r}, n_jobs=1)")
+    times: dict[str, list[float]] = {"sequential": [], "fixed": []}
+    for _ in range(2):  # interleaved, so load changes hit both
+        for name, scenario in (("sequential", looks), ("fixed", fixed)):
+            seconds, _ = timed(
+                lambda s=scenario: power.estimate(s, n_per_arm=[n], replicates=r, progress=False)
+            )
+            times[name].append(seconds)
+    seq, fix = min(times["sequential"]), min(times["fixed"])
+    say(f"   group-sequential (3 looks): {seq:6.2f} s; fixed parallel: {fix:6.2f} s")
+    say(f"   ratio {seq / fix:.2f}x (target <= 1.3)")
+    say()
+    return [
+        Figure(
+            "9. group-sequential / fixed run (same max n)",
+            f"{seq / fix:.2f}x ({seq:.1f} s vs {fix:.1f} s)",
+            "<= 1.3x",
+            seq / fix <= 1.3,
+        )
+    ]
+
+
 # ---- 7. analysis share ----------------------------------------------------------
 
 
@@ -623,6 +658,7 @@ def main() -> None:
     figures += peak_memory(scenario, sizes)
     figures += crn(scenario, sizes)
     figures += analysis_share(scenario, sizes)
+    figures += sequential_cost(sizes)
     figures += mesa_ratio()  # last: importing mesa changes the multiprocessing start method
     wall = time.perf_counter() - start
     info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
