@@ -291,7 +291,9 @@ def chunk_statistics(
     return {**out, "truth": truth, **extra}
 
 
-def stopping_look(z: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def stopping_look(
+    z: np.ndarray, upper: np.ndarray, lower: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Look index where each trial stops and why, from z and boundaries (R, K).
 
     The trial stops at the first look held whose z is at or above the efficacy

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr
 from scipy.stats import norm
 
 from mssim.config.trial import FUTILITY_RULES
@@ -29,9 +30,11 @@ from mssim.trial.sequential.spending import spent
 NODES = 96  # Gauss-Legendre nodes per look
 TAIL = 12.0  # the continuation region is cut at the mean +- TAIL (phi(12) ~ 1e-32)
 BISECTIONS = 64  # halvings of a search interval of width 32: below 1e-15
+NEWTON_TOL = 1e-12  # Newton's method stops when every step is below this (z units)
 HIGH = 20.0  # a boundary at z = 20 never crosses (phi(20) ~ 1e-88)
 
 _X, _W = np.polynomial.legendre.leggauss(NODES)
+_ROOT_TWO_PI = np.sqrt(2 * np.pi)
 
 FUTILITY = FUTILITY_RULES
 
@@ -58,19 +61,23 @@ class Paths:
         mean = (self.z * np.sqrt(self.t)[:, None] + (self.theta * delta)[:, None]) / root
         return mean, np.sqrt(delta)[:, None] / root
 
+    def tail(self, t: np.ndarray, x: np.ndarray, upper: bool) -> tuple[np.ndarray, np.ndarray]:
+        """P(continue to this look, then Z >= x (upper) or Z <= x), and its slope in x, (B,)."""
+        sign = -1.0 if upper else 1.0
+        if self.g is None:
+            u = x - self.theta * np.sqrt(t)
+            return ndtr(sign * u), sign * _phi(u)
+        mean, sd = self._step(t)
+        u = (x[:, None] - mean) / sd
+        return (self.g * ndtr(sign * u)).sum(axis=1), sign * (self.g * _phi(u) / sd).sum(axis=1)
+
     def up(self, t: np.ndarray, b: np.ndarray) -> np.ndarray:
         """P(continue to this look, then Z >= b), (B,)."""
-        if self.g is None:
-            return norm.sf(b - self.theta * np.sqrt(t))
-        mean, sd = self._step(t)
-        return (self.g * norm.sf((b[:, None] - mean) / sd)).sum(axis=1)
+        return self.tail(t, b, True)[0]
 
     def down(self, t: np.ndarray, a: np.ndarray) -> np.ndarray:
         """P(continue to this look, then Z <= a), (B,)."""
-        if self.g is None:
-            return norm.cdf(a - self.theta * np.sqrt(t))
-        mean, sd = self._step(t)
-        return (self.g * norm.cdf((a[:, None] - mean) / sd)).sum(axis=1)
+        return self.tail(t, a, False)[0]
 
     def advance(self, t: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         """Continue past the look at fraction t with continuation region (a, b), (B,) each."""
@@ -80,12 +87,49 @@ class Paths:
         half = ((hi - lo) / 2)[:, None]
         z = lo[:, None] + half * (_X + 1)
         if self.g is None:
-            density = norm.pdf(z - centre[:, None])
+            density = _phi(z - centre[:, None])
         else:
             mean, sd = self._step(t)
-            kernel = norm.pdf((z[:, :, None] - mean[:, None, :]) / sd[:, :, None])
+            kernel = _phi((z[:, :, None] - mean[:, None, :]) / sd[:, :, None])
             density = (kernel * self.g[:, None, :]).sum(axis=2) / sd
         self.z, self.g, self.t = z, half * _W * density, np.asarray(t, dtype=float)
+
+
+def _negated(pair: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Minus a value and its slope (an upper tail, decreasing, as an increasing function)."""
+    return -pair[0], -pair[1]
+
+
+def _phi(x: np.ndarray) -> np.ndarray:
+    """Standard normal density."""
+    return np.exp(-0.5 * x * x) / _ROOT_TWO_PI
+
+
+def _solve(
+    f: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    target: np.ndarray,
+    lo: float = -12.0,
+    hi: float = HIGH,
+) -> np.ndarray:
+    """The x with f(x) = target for f increasing in x, by Newton's method kept in a bracket.
+
+    ``f`` returns the value and its slope. A Newton step leaving the bracket (or a
+    flat slope) is replaced by bisection, so it converges wherever bisection does.
+    """
+    lo_, hi_ = np.full(target.shape, lo), np.full(target.shape, hi)
+    x = (lo_ + hi_) / 2
+    for _ in range(BISECTIONS):
+        value, slope = f(x)
+        below = value < target
+        lo_, hi_ = np.where(below, x, lo_), np.where(below, hi_, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = x - (value - target) / slope
+        inside = np.isfinite(step) & (step > lo_) & (step < hi_)
+        new = np.where(inside, step, (lo_ + hi_) / 2)
+        if np.all(np.abs(new - x) < NEWTON_TOL):
+            return new
+        x = new
+    return x
 
 
 def _bisect(
@@ -270,11 +314,11 @@ def _boundaries(
     for k in range(k_count):
         tk = t[:, k]
         target = cumulative[:, k] - done
-        b = _bisect(lambda x, tk=tk: -null.up(tk, x), -target)
+        b = _solve(lambda x, tk=tk: _negated(null.tail(tk, x, True)), -target)
         b = np.where(target <= 0, HIGH, b)
         if alt is not None:
             before = beta_cumulative[:, k - 1] if k else 0.0
-            a = _bisect(lambda x, tk=tk: alt.down(tk, x), beta_cumulative[:, k] - before)
+            a = _solve(lambda x, tk=tk: alt.tail(tk, x, False), beta_cumulative[:, k] - before)
         else:
             a = given[:, k]
         if k == k_count - 1 and (meet or alt is None):
