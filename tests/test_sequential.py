@@ -175,3 +175,19 @@ def test_bad_sequential_settings_are_refused(override, field, cli):
     status, out, err = cli("validate", GS, "--set", override)
     assert status == 2 and out == "" and "Traceback" not in err
     assert field in err and str(GS) in err
+
+
+def test_mssim_run_writes_the_sequential_outputs(tmp_path, cli):
+    out = tmp_path / "run"
+    sets = ["--set", "power.n_per_arm=[10, 20]", "--set", "power.replicates=20"]
+    status, _, err = cli("run", GS, *sets, "--jobs", "1", "--out", out)
+    assert status == 0, err
+    table = (out / "boundaries.csv").read_text().splitlines()
+    assert table[0] == (
+        "n_per_arm,look,information_fraction,efficacy_z,futility_z,alpha_spent,nominal_p"
+    )
+    assert len(table) == 1 + 2 * 3
+    for name in ("sequential_boundaries.png", "sequential_stopping.png"):
+        assert (out / name).stat().st_size > 10_000
+    report = (out / "report.html").read_text()
+    assert 'id="sequential"' in report and "Interim looks" in report
