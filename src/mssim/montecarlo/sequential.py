@@ -30,10 +30,12 @@ from mssim.model.engine import simulate
 from mssim.registry import DESIGNS
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.data import TrialData, trial_data
-from mssim.trial.estimands import true_effects
+from mssim.trial.designs.group_sequential import MEASURE
+from mssim.trial.estimands import EFFECT_MEASURES, true_effects
 from mssim.trial.randomization import allocation_units, contrast_regimens, randomize, total_patients
 from mssim.trial.sequential.accrual import expected_by, randomization_days
 from mssim.trial.sequential.boundaries import Boundaries
+from mssim.trial.sequential.estimation import median_unbiased
 from mssim.trial.sequential.looks import (
     at_look,
     design_boundaries,
@@ -208,6 +210,45 @@ class _Schedule:
             lower[np.ix_(rows, cols)] = bounds.futility
         return upper, lower
 
+    def median_unbiased(
+        self,
+        upper: np.ndarray,
+        lower: np.ndarray,
+        z: np.ndarray,
+        stop: np.ndarray,
+        se: np.ndarray,
+    ) -> np.ndarray:
+        """Median-unbiased mean difference of each trial (NaN where its last z failed).
+
+        Args:
+            upper: Efficacy boundaries, (R, K) (NaN at looks not held).
+            lower: Futility boundaries, (R, K).
+            z: z at each look, (R, K).
+            stop: Look index where each trial stopped, (R,).
+            se: Standard error of the estimate at each look, (R, K).
+        """
+        r = len(stop)
+        rows_all = np.arange(r)
+        out = np.full(r, np.nan)
+        finite = np.isfinite(z[rows_all, stop])
+        patterns, which = np.unique(self.held, axis=0, return_inverse=True)
+        for p, pattern in enumerate(patterns):
+            rows = np.flatnonzero((which.ravel() == p) & finite)
+            if not len(rows):
+                continue
+            cols = np.flatnonzero(pattern)
+            at = np.searchsorted(cols, stop[rows])
+            theta = median_unbiased(
+                self.fraction[np.ix_(rows, cols)],
+                upper[np.ix_(rows, cols)],
+                lower[np.ix_(rows, cols)],
+                at,
+                z[rows, stop[rows]],
+            )
+            # z is for benefit (a negative difference): back to treatment minus comparator
+            out[rows] = -theta * np.sqrt(self.fraction[rows, stop[rows]]) * se[rows, stop[rows]]
+        return out
+
 
 def chunk_statistics(
     scenario: Scenario,
@@ -235,7 +276,8 @@ def chunk_statistics(
         ``look_fraction``; and per trial (analyses, design points, R): ``stop_look``
         (1-based), ``stop_kind`` (1 efficacy, 2 futility, 0 final without
         rejection), ``n_randomized``, ``n_maximum``, ``weeks``, ``n_reestimated``
-        (per arm).
+        (per arm), ``median_unbiased`` (the median-unbiased estimate, stage-wise
+        ordering, :mod:`mssim.trial.sequential.estimation`).
     """
     trial = scenario.trial
     endpoint = trial.primary_endpoint
@@ -252,7 +294,15 @@ def chunk_statistics(
     shape = (len(analyses), len(n_per_arm))
     out = {f: np.zeros((*shape, 1, 1, r)) for f in fields}
     per_look = ("look_z", "look_efficacy", "look_futility", "look_fraction")
-    per_trial = ("stop_look", "stop_kind", "n_randomized", "n_maximum", "weeks", "n_reestimated")
+    per_trial = (
+        "stop_look",
+        "stop_kind",
+        "n_randomized",
+        "n_maximum",
+        "weeks",
+        "n_reestimated",
+        "median_unbiased",
+    )
     extra = {f: np.zeros((*shape, looks, r)) for f in per_look}
     extra |= {f: np.zeros((*shape, r)) for f in per_trial}
     in_contrast = (data.regimen == a) | (data.regimen == b)
@@ -288,6 +338,8 @@ def chunk_statistics(
             extra["n_maximum"][m, i] = schedule.n
             extra["weeks"][m, i] = day / 7
             extra["n_reestimated"][m, i] = schedule.n_per_arm
+            se = np.stack([e[m].se for e in estimates], axis=1)
+            extra["median_unbiased"][m, i] = schedule.median_unbiased(upper, lower, z, stop, se)
     return {**out, "truth": truth, **extra}
 
 
@@ -325,11 +377,16 @@ def characteristics(
     ``maximum_n`` (largest trial size reached), ``expected_weeks`` (calendar weeks
     from the first randomization to the stopping look) with MCSE,
     ``expected_n_per_arm_reestimated`` (mean maximum n per arm after re-estimation;
-    the planned n without it).
+    the planned n without it), ``median_unbiased_bias`` (mean median-unbiased
+    estimate minus the true effect) with MCSE, and ``median_unbiased_below_truth``
+    (share of trials whose median-unbiased estimate is below the true effect: 1/2
+    if it is median-unbiased) with MCSE.
     """
     looks = scenario.trial.sequential.interim_looks() + 1
+    kind = list(EFFECT_MEASURES).index(MEASURE)  # the truth's rows follow EFFECT_MEASURES
     rows = []
     for m, method in enumerate(analyses):
+        theta = float(stats["truth"][kind, 0, 0].mean())
         for i, n in enumerate(n_per_arm):
             stop, kind = stats["stop_look"][m, i], stats["stop_kind"][m, i]
             randomized, weeks = stats["n_randomized"][m, i], stats["weeks"][m, i]
@@ -350,9 +407,26 @@ def characteristics(
                 if r > 1
                 else math.nan,
                 "expected_n_per_arm_reestimated": float(stats["n_reestimated"][m, i].mean()),
+                **_median_unbiased_columns(stats["median_unbiased"][m, i], theta),
             }
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _median_unbiased_columns(estimates: np.ndarray, theta: float) -> dict[str, float]:
+    """Bias and median position of the median-unbiased estimates against the truth."""
+    e = estimates[np.isfinite(estimates)]
+    if len(e) < 2:
+        return dict.fromkeys(
+            ("median_unbiased_bias", "median_unbiased_bias_mcse", "median_unbiased_below_truth",
+             "median_unbiased_below_truth_mcse"), math.nan)  # fmt: skip
+    below = float((e < theta).mean())
+    return {
+        "median_unbiased_bias": float(e.mean() - theta),
+        "median_unbiased_bias_mcse": float(e.std(ddof=1) / math.sqrt(len(e))),
+        "median_unbiased_below_truth": below,
+        "median_unbiased_below_truth_mcse": math.sqrt(below * (1 - below) / len(e)),
+    }
 
 
 def paths(

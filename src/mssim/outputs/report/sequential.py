@@ -37,6 +37,8 @@ def sequential_section(found: Folder) -> str:
             **{c.replace("stop_", "").replace("_look", " @"): power[c] for c in stops},
             "bias at stop": power.bias,
             "coverage at stop": power.coverage,
+            "median-unbiased bias": plus_minus(power, "median_unbiased_bias"),
+            "MUE below truth": plus_minus(power, "median_unbiased_below_truth"),
         }
     )
     body = (
@@ -46,7 +48,8 @@ def sequential_section(found: Folder) -> str:
         + html_table(bounds)
         + "<p>Stopping probabilities per look, expected number randomized and calendar "
         "duration; bias and coverage are those of the naive estimate and interval at "
-        "the look where the trial stopped.</p>"
+        "the look where the trial stopped; the median-unbiased estimate (stage-wise "
+        "ordering) should fall below the true effect in half the trials.</p>"
         + html_table(summary, wide=True)
         + "".join(
             embedded_image((found.path / name).read_bytes(), caption)

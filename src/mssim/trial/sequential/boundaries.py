@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from scipy.special import ndtr
@@ -33,7 +34,6 @@ BISECTIONS = 64  # halvings of a search interval of width 32: below 1e-15
 NEWTON_TOL = 1e-12  # Newton's method stops when every step is below this (z units)
 HIGH = 20.0  # a boundary at z = 20 never crosses (phi(20) ~ 1e-88)
 
-_X, _W = np.polynomial.legendre.leggauss(NODES)
 _ROOT_TWO_PI = np.sqrt(2 * np.pi)
 
 FUTILITY = FUTILITY_RULES
@@ -44,9 +44,11 @@ class Paths:
 
     Args:
         drift: ``theta`` per design, (B,): ``E[Z_k] = theta sqrt(t_k)``.
+        nodes: Gauss-Legendre nodes per look.
     """
 
-    def __init__(self, drift: np.ndarray) -> None:
+    def __init__(self, drift: np.ndarray, nodes: int = NODES) -> None:
+        self._x, self._w = _legendre(nodes)
         self.theta = np.asarray(drift, dtype=float)
         self.t = np.zeros_like(self.theta)
         self.z: np.ndarray | None = None  # nodes (B, NODES)
@@ -85,14 +87,33 @@ class Paths:
         lo = np.maximum(a, centre - TAIL)
         hi = np.maximum(np.minimum(b, centre + TAIL), lo)
         half = ((hi - lo) / 2)[:, None]
-        z = lo[:, None] + half * (_X + 1)
+        z = lo[:, None] + half * (self._x + 1)
         if self.g is None:
             density = _phi(z - centre[:, None])
         else:
             mean, sd = self._step(t)
             kernel = _phi((z[:, :, None] - mean[:, None, :]) / sd[:, :, None])
             density = (kernel * self.g[:, None, :]).sum(axis=2) / sd
-        self.z, self.g, self.t = z, half * _W * density, np.asarray(t, dtype=float)
+        self.z, self.g, self.t = z, half * self._w * density, np.asarray(t, dtype=float)
+
+
+@cache
+def _legendre(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1]."""
+    return np.polynomial.legendre.leggauss(nodes)
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    """Log of a probability (-inf at 0, without a warning)."""
+    with np.errstate(divide="ignore"):
+        return np.log(p)
+
+
+def _logged(pair: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Log of a tail probability and its slope: Newton's method is near-linear on it."""
+    value, slope = pair
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _log(value), slope / value
 
 
 def _negated(pair: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -108,23 +129,25 @@ def _phi(x: np.ndarray) -> np.ndarray:
 def _solve(
     f: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     target: np.ndarray,
+    start: np.ndarray,
     lo: float = -12.0,
     hi: float = HIGH,
 ) -> np.ndarray:
     """The x with f(x) = target for f increasing in x, by Newton's method kept in a bracket.
 
-    ``f`` returns the value and its slope. A Newton step leaving the bracket (or a
-    flat slope) is replaced by bisection, so it converges wherever bisection does.
+    ``f`` returns the value and its slope; ``start`` is the first guess. A Newton
+    step leaving the bracket (or a flat slope) is replaced by bisection, so it
+    converges wherever bisection does.
     """
     lo_, hi_ = np.full(target.shape, lo), np.full(target.shape, hi)
-    x = (lo_ + hi_) / 2
+    x = np.clip(np.nan_to_num(start, nan=(lo + hi) / 2), lo, hi)
     for _ in range(BISECTIONS):
         value, slope = f(x)
         below = value < target
         lo_, hi_ = np.where(below, x, lo_), np.where(below, hi_, x)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = x - (value - target) / slope
-        inside = np.isfinite(step) & (step > lo_) & (step < hi_)
+        inside = np.isfinite(step) & (step >= lo_) & (step <= hi_)
         new = np.where(inside, step, (lo_ + hi_) / 2)
         if np.all(np.abs(new - x) < NEWTON_TOL):
             return new
@@ -314,11 +337,15 @@ def _boundaries(
     for k in range(k_count):
         tk = t[:, k]
         target = cumulative[:, k] - done
-        b = _solve(lambda x, tk=tk: _negated(null.tail(tk, x, True)), -target)
+        # first guess: the boundary of this look alone
+        guess = norm.isf(np.clip(target, 1e-300, 1.0))
+        b = _solve(lambda x, tk=tk: _negated(_logged(null.tail(tk, x, True))), -_log(target), guess)
         b = np.where(target <= 0, HIGH, b)
         if alt is not None:
             before = beta_cumulative[:, k - 1] if k else 0.0
-            a = _solve(lambda x, tk=tk: alt.tail(tk, x, False), beta_cumulative[:, k] - before)
+            more = beta_cumulative[:, k] - before
+            guess = norm.ppf(np.clip(more, 1e-300, 1.0)) + alt.theta * np.sqrt(tk)
+            a = _solve(lambda x, tk=tk: _logged(alt.tail(tk, x, False)), _log(more), guess)
         else:
             a = given[:, k]
         if k == k_count - 1 and (meet or alt is None):
