@@ -14,7 +14,13 @@ import pytest
 from mssim.config.load import load_scenario
 from mssim.config.trial import Accrual
 from mssim.montecarlo.power import FIELDS, KINDS, chunk_statistics, estimate
-from mssim.montecarlo.sequential import boundaries_table, paths, planned, stopping_look
+from mssim.montecarlo.sequential import (
+    boundaries_table,
+    paths,
+    planned,
+    planned_fractions,
+    stopping_look,
+)
 from mssim.montecarlo.sequential import chunk_statistics as sequential_chunk
 from mssim.outputs.figures.sequential import boundary_paths, stopping
 from mssim.trial.sequential.accrual import expected_by, randomization_days, weeks_at
@@ -191,3 +197,51 @@ def test_mssim_run_writes_the_sequential_outputs(tmp_path, cli):
         assert (out / name).stat().st_size > 10_000
     report = (out / "report.html").read_text()
     assert 'id="sequential"' in report and "Interim looks" in report
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        ["trial.sequential.futility=beta_spending", "trial.sequential.beta=0.2"],
+        ["trial.sequential.futility=conditional_power", "trial.sequential.futility_value=0.2"],
+        ["trial.sequential.futility=z", "trial.sequential.binding=true"],
+        ["trial.sequential.efficacy=hsd", "trial.sequential.efficacy_parameter=-4"],
+        ["trial.sequential.efficacy=kim_demets", "trial.sequential.efficacy_parameter=2"],
+        ["trial.sequential.efficacy=pocock"],
+    ],
+)
+def test_each_rule_stops_where_its_boundaries_say(rule):
+    scenario = load_scenario(GS, rule)
+    stats = sequential_chunk(scenario, [30], ["ancova"], np.arange(60), FIELDS, KINDS)
+    z, up, low = stats["look_z"][0, 0], stats["look_efficacy"][0, 0], stats["look_futility"][0, 0]
+    stop, kind = stats["stop_look"][0, 0].astype(int) - 1, stats["stop_kind"][0, 0]
+    for j in range(60):
+        k = stop[j]
+        assert np.all(~(z[:k, j] >= up[:k, j]) & ~(z[:k, j] <= low[:k, j]))  # went on
+        if kind[j] == 1:
+            assert z[k, j] >= up[k, j]
+        elif kind[j] == 2:
+            assert z[k, j] <= low[k, j] and k < 2
+        else:
+            assert k == 2 and not z[k, j] >= up[k, j]
+    assert np.all(np.isfinite(stats["median_unbiased"][0, 0]))
+
+
+def test_calendar_looks_and_looks_after_the_end():
+    """Looks at calendar weeks see the patients whose endpoint visit has passed by then."""
+    scenario = load_scenario(GS, ["trial.sequential.look_weeks=[18, 26, 400]",
+                                  "trial.sequential.futility=none"])  # fmt: skip
+    reps = np.arange(20)
+    stats = sequential_chunk(scenario, [30], ["ancova"], reps, FIELDS, KINDS)
+    fraction = stats["look_fraction"][0, 0]
+    assert np.all(np.isnan(fraction[2]))  # week 400 comes after the final analysis
+    assert np.all((fraction[0] > 0) & (fraction[0] < fraction[1]) & (fraction[1] < 1))
+    assert np.all(fraction[3] == 1)
+    # planned: the expected share of the 60 patients randomized 12 weeks before each look
+    plan = planned_fractions(scenario, 30)
+    expected = expected_by(scenario.trial.accrual, np.array([18 - 12, 26 - 12])) / 60
+    assert plan == pytest.approx([*expected, 1.0])
+    # the analysed share at a look is near the share of patients whose visit has passed
+    days = randomization_days(scenario.trial.accrual, scenario.seed, reps, 60)
+    ready = ((days + 7 * 12) <= 7 * 18).sum(axis=1) / 60
+    assert abs(np.mean(fraction[0]) - np.mean(ready)) < 0.1
