@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 from typing import Annotated, Literal, get_args
 
@@ -153,11 +154,18 @@ class Sequential(Strict):
         """Number of interim looks (the final analysis is one more)."""
         return len(self.look_weeks) or len(self.looks)
 
+    def most_per_arm(self, n_per_arm: int) -> int:
+        """Largest n per arm a trial planned with ``n_per_arm`` may reach (re-estimation)."""
+        ssr = self.reestimation
+        return n_per_arm if ssr is None else math.floor(n_per_arm * ssr.max_factor)
+
 
 class Trial(Strict):
     """The trial design, endpoints and analysis."""
 
-    design: str = Field("parallel", description="A registered design (parallel, crossover).")
+    design: str = Field(
+        "parallel", description="A registered design (parallel, crossover, group_sequential)."
+    )
     n_per_arm: int = Field(
         50,
         ge=2,

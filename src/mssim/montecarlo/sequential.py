@@ -53,12 +53,6 @@ def applies(scenario: Scenario) -> bool:
     return scenario.trial.design == DESIGNS.get(NAME).name
 
 
-def most_per_arm(scenario: Scenario, n_per_arm: int) -> int:
-    """Largest n per arm a trial planned with ``n_per_arm`` may reach (re-estimation)."""
-    ssr = scenario.trial.sequential.reestimation
-    return n_per_arm if ssr is None else math.floor(n_per_arm * ssr.max_factor)
-
-
 def planned_fractions(scenario: Scenario, n_per_arm: int) -> np.ndarray:
     """Planned information fractions of the looks held, the final (1) last.
 
@@ -143,7 +137,7 @@ class _Schedule:
             sd = _blinded_sd(at_look(data, ready, day, self.n))
             wanted = np.ceil(n_per_arm * (sd / ssr.planned_sd) ** 2)
             per_arm = np.clip(np.nan_to_num(wanted, nan=n_per_arm), n_per_arm,
-                              most_per_arm(scenario, n_per_arm))  # fmt: skip
+                              seq.most_per_arm(n_per_arm))  # fmt: skip
             per_arm = np.where(held, per_arm, n_per_arm)
             self.n_per_arm = per_arm
             self.n = (per_arm * units).astype(np.int64)
@@ -282,7 +276,9 @@ def chunk_statistics(
     trial = scenario.trial
     endpoint = trial.primary_endpoint
     ((a, b),) = contrast_regimens(scenario)
-    widest = max(total_patients(scenario, most_per_arm(scenario, n)) for n in n_per_arm)
+    widest = max(
+        total_patients(scenario, scenario.trial.sequential.most_per_arm(n)) for n in n_per_arm
+    )
     outcomes = simulate(scenario, replicates, widest)
     allocation = randomize(scenario, outcomes)
     effects = true_effects(scenario, outcomes, endpoint)
