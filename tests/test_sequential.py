@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from mssim.config.load import load_scenario
+from mssim.config.relevance import inert_reason
 from mssim.config.trial import Accrual
 from mssim.montecarlo.power import FIELDS, KINDS, chunk_statistics, estimate
 from mssim.montecarlo.sequential import (
@@ -175,6 +176,8 @@ def test_boundaries_table_and_figures():
         ("trial.sequential.futility=conditional_power", "trial.sequential"),
         ('trial.secondary_endpoints=["pain"]', "trial.secondary_endpoints"),
         ("trial.analysis=responder", "trial.analysis"),
+        ("trial.sequential.look_weeks=[20]", "trial.sequential"),
+        ("trial.sequential.reestimation={look = 3, planned_sd = 1.0}", "trial.sequential"),
     ],
 )
 def test_bad_sequential_settings_are_refused(override, field, cli):
@@ -245,3 +248,10 @@ def test_calendar_looks_and_looks_after_the_end():
     days = randomization_days(scenario.trial.accrual, scenario.seed, reps, 60)
     ready = ((days + 7 * 12) <= 7 * 18).sum(axis=1) / 60
     assert abs(np.mean(fraction[0]) - np.mean(ready)) < 0.1
+
+
+def test_sequential_settings_change_nothing_in_a_fixed_design():
+    fixed = load_scenario(SCENARIOS / "default.toml")
+    for field in ("trial.sequential.efficacy", "trial.accrual.rate_per_week"):
+        assert "group_sequential design only" in inert_reason(fixed, field)
+    assert inert_reason(load_scenario(GS), "trial.sequential.efficacy") is None

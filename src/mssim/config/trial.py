@@ -130,6 +130,8 @@ class Sequential(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Sequential:
+        if self.look_weeks and "looks" in self.model_fields_set:
+            raise ValueError("give interim looks as looks or as look_weeks, not both")
         for name, values in (("looks", self.looks), ("look_weeks", self.look_weeks)):
             if any(b <= a for a, b in pairwise(values)):
                 raise ValueError(f"{name} must increase; given {values}")
