@@ -48,7 +48,9 @@ from mssim.model.engine import simulate
 from mssim.model.population import run_in_days
 from mssim.model.symptoms import SymptomModel
 from mssim.montecarlo import power
-from mssim.trial import designs
+from mssim.trial.analyses.analysis import analyse
+from mssim.trial.data import trial_data
+from mssim.trial.randomization import contrast_regimens, randomize, total_patients
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -255,7 +257,7 @@ def engine_vs_floor(scenario: Scenario, sizes: Sizes) -> tuple[list[Figure], flo
     """Figures 1 and 2. Also returns the engine's potential-outcome throughput."""
     model = SymptomModel.from_scenario(scenario)
     r = sizes.engine_replicates
-    n = designs.total_patients(scenario, max(scenario.power.n_per_arm))
+    n = total_patients(scenario, max(scenario.power.n_per_arm))
     days, regimens, symptoms = engine_shape(scenario)
     simulate(scenario, [0, 1], n)  # warm up (compiled kernels, caches)
     draws = draws_per_replicate(scenario, n)
@@ -566,10 +568,10 @@ def sequential_cost(sizes: Sizes) -> list[Figure]:
 def analysis_share(scenario: Scenario, sizes: Sizes) -> list[Figure]:
     """Figure 7: randomize + trial_data + ancova vs simulate, chunk by chunk."""
     r, per_arm = sizes.analysis_replicates, sizes.analysis_n_per_arm
-    n = designs.total_patients(scenario, per_arm)
+    n = total_patients(scenario, per_arm)
     chunk = scenario.power.chunk_size
     endpoint = scenario.trial.primary_endpoint
-    a, b = designs.contrast_regimens(scenario)[0]
+    a, b = contrast_regimens(scenario)[0]
     heading(
         f"7. Analysis vs simulation: R={r} trials of {per_arm}/arm (N={n}), chunks of "
         f"{chunk}; ancova of {endpoint}, first contrast"
@@ -579,13 +581,11 @@ def analysis_share(scenario: Scenario, sizes: Sizes) -> list[Figure]:
         reps = np.arange(start, min(start + chunk, r))
         t, outcomes = timed(lambda reps=reps: simulate(scenario, reps, n))
         spent["simulate"] += t
-        t, allocation = timed(lambda o=outcomes: designs.randomize(scenario, o))
+        t, allocation = timed(lambda o=outcomes: randomize(scenario, o))
         spent["randomize"] += t
-        t, data = timed(
-            lambda o=outcomes, al=allocation: designs.trial_data(scenario, o, al, endpoint, n)
-        )
+        t, data = timed(lambda o=outcomes, al=allocation: trial_data(scenario, o, al, endpoint, n))
         spent["trial_data"] += t
-        t, _ = timed(lambda d=data: designs.analyse("ancova", d, a, b, scenario.trial.alpha))
+        t, _ = timed(lambda d=data: analyse("ancova", d, a, b, scenario.trial.alpha))
         spent["ancova"] += t
     analysis = spent["randomize"] + spent["trial_data"] + spent["ancova"]
     share = analysis / spent["simulate"]
