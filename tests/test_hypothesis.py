@@ -14,6 +14,7 @@ from scipy import stats
 from mssim.config.load import load_scenario
 from mssim.errors import MssimError
 from mssim.montecarlo.power import check_analyses, estimate
+from mssim.outputs.report.scenario import hypothesis_words
 from mssim.trial.analyses.ancova import ancova
 from mssim.trial.analyses.ancova_cluster import ancova_cluster
 from mssim.trial.analyses.crossover import crossover
@@ -235,3 +236,15 @@ def test_points_margin_needs_endpoints_on_one_instrument(tmp_path, cli):
     ]
     status, _, err = cli("validate", path, *[a for s in sets for a in ("--set", s)])
     assert status == 2 and "trial.margin_units" in err and "margin_units = 'sd'" in err, err
+
+
+def test_report_says_what_is_tested():
+    two = load_scenario(None, []).trial
+    assert hypothesis_words(two) == "two-sided tests at alpha = 0.05"
+    ni = load_scenario(
+        None,
+        ['trial.hypothesis="non_inferiority"', "trial.margin=0.5", 'trial.margin_units="sd"'],
+    ).trial
+    assert hypothesis_words(ni) == (
+        "one-sided non-inferiority tests at alpha / 2 = 0.025, margin 0.5 sd for mean differences"
+    )
