@@ -156,6 +156,21 @@ def test_type_one_error_at_the_margin_is_nominal():
     ):
         rate, tol = _rejection_at_margin(est.p_value <= 0.025, 0.025)
         assert abs(rate - 0.025) <= tol, rate
+    # crossover: within-patient effect at the margin, period effect 0.3
+    subject = rng.normal(0, 1, (r, n))
+    first = margin * arm  # AB patients have the treatment first
+    p1 = subject + first + rng.normal(0, 0.7, (r, n))
+    p2 = subject + margin * (1 - arm) + 0.3 + rng.normal(0, 0.7, (r, n))
+    est = crossover(p1, p2, arm, observed, test=test)
+    rate, tol = _rejection_at_margin(est.p_value <= 0.025, 0.025)
+    assert abs(rate - 0.025) <= tol, rate
+    # ancova_cluster: treatment arm in 6 practitioners' clusters (SD 0.3), comparator alone
+    cluster = np.where(arm == 1, rng.integers(0, 6, (r, n)), -1 - np.arange(n))
+    practitioner = rng.normal(0, 0.3, (r, 6))
+    shift = np.where(arm == 1, np.take_along_axis(practitioner, np.maximum(cluster, 0), 1), 0)
+    est = ancova_cluster(outcome + shift, baseline, arm, cluster, observed, test=test)
+    rate, tol = _rejection_at_margin(est.p_value <= 0.025, 0.025)
+    assert abs(rate - 0.025) <= tol, rate
     # responder: shares 0.35 vs 0.50, at a margin of 0.15, 150 per arm
     n = 300
     arm = np.tile(np.repeat([1, 0], n // 2), (r, 1))
