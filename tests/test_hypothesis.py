@@ -13,7 +13,7 @@ from scipy import stats
 
 from mssim.config.load import load_scenario
 from mssim.errors import MssimError
-from mssim.montecarlo.power import check_analyses, estimate
+from mssim.montecarlo.power import check_analyses, estimate, true_null
 from mssim.outputs.report.scenario import hypothesis_words
 from mssim.trial.analyses.ancova import ancova
 from mssim.trial.analyses.ancova_cluster import ancova_cluster
@@ -263,3 +263,13 @@ def test_report_says_what_is_tested():
     assert hypothesis_words(ni) == (
         "one-sided non-inferiority tests at alpha / 2 = 0.025, margin 0.5 sd for mean differences"
     )
+
+
+def test_true_null_at_and_beyond_the_margin():
+    noise = np.random.default_rng(0).normal(0, 1, 400)  # estimates: 2 MCSE is about 0.1
+    ni = NullHypothesis(sides=1, null=0.5, better=-1)
+    assert true_null(0.5, noise, ni) and true_null(0.8, noise, ni)  # at, beyond on harm
+    assert not true_null(0.0, noise, ni)  # better than the margin: non-inferior
+    superiority = NullHypothesis(sides=1, better=-1)
+    assert true_null(0.3, noise, superiority) and not true_null(-0.3, noise, superiority)
+    assert not true_null(0.3, noise, TWO_SIDED) and true_null(0.05, noise, TWO_SIDED)
