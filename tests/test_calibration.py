@@ -25,6 +25,11 @@ def test_quick_selfcheck_passes_and_lists_what_it_skips(cli):
     assert "clustered null: type I error, ancova_cluster" in out
     assert "crossover alternative: coverage, crossover" in out
     assert "its SE assumes independent patients" in out
+    # one-sided type I error at the non-inferiority margin, alpha / 2
+    for name in ("ancova", "ancova_cluster", "responder", "welch_change"):
+        assert f"parallel margin: type I error, {name}," in out
+    assert "crossover margin: type I error, crossover," in out
+    assert "'mann_whitney' does not test the non_inferiority hypothesis" in out
 
 
 def _result(power: float, coverage: float, replicates: int = 1000) -> pd.Series:

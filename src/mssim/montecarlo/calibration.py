@@ -7,7 +7,10 @@ with the reason). Every contrast of every run is checked:
 * under no effect, the type I error (share rejected) is within 3.5 MCSE of the test's
   level and the CI coverage within 3.5 MCSE of 1 - alpha;
 * under an effect, the coverage is within 3.5 MCSE of 1 - alpha and the power is
-  reported.
+  reported;
+* at the non-inferiority margin (parallel and crossover trials): the treatment is
+  harmful and the margin is set to its true effect, found by a first run of the same
+  trials, so the one-sided type I error is within 3.5 MCSE of alpha / 2.
 
 The MCSE is that of a binomial share at the nominal rate, ``sqrt(q (1 - q) / R)``. The
 scenarios are overrides of the embedded default scenario, so the matrix runs wherever
@@ -19,12 +22,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from mssim.config.load import load_scenario
+from mssim.config.scenario import Scenario
 from mssim.montecarlo.power import estimate
 from mssim.registry import ANALYSES
+from mssim.trial.estimands import EFFECT_MEASURES
 
 #: Checks fail beyond this many Monte Carlo standard errors of the nominal rate.
 MCSE_LIMIT = 3.5
@@ -51,12 +57,15 @@ class TrialKind:
         alternative: Overrides with a real effect.
         clustered: Practitioners' own effects vary materially, so only analyses whose
             standard error allows for clustering (``Analysis.clustered``) are valid.
+        harm: Overrides making the treatment harmful, for the non-inferiority test at
+            the margin (empty: not run).
     """
 
     name: str
     null: tuple[str, ...]
     alternative: tuple[str, ...]
     clustered: bool = False
+    harm: tuple[str, ...] = ()
 
 
 _CROSSOVER = (
@@ -72,8 +81,15 @@ _CROSSOVER = (
     "arms.sham.half_life_days=2.0",
 )
 
+_HARM = "arms.acupuncture.specific_effect=-0.3"
+
 TRIALS: tuple[TrialKind, ...] = (
-    TrialKind("parallel", tuple(NULL_EFFECT), ("arms.acupuncture.specific_effect=0.4",)),
+    TrialKind(
+        "parallel",
+        tuple(NULL_EFFECT),
+        ("arms.acupuncture.specific_effect=0.4",),
+        harm=(_HARM,),
+    ),
     TrialKind(
         "three_arm",
         (
@@ -89,7 +105,7 @@ TRIALS: tuple[TrialKind, ...] = (
             "trial.block_size=6",
         ),
     ),
-    TrialKind("crossover", (*NULL_EFFECT, *_CROSSOVER), _CROSSOVER),
+    TrialKind("crossover", (*NULL_EFFECT, *_CROSSOVER), _CROSSOVER, harm=(*_CROSSOVER, _HARM)),
     # acupuncture by 4 practitioners whose own effects vary (SD 0.3) against usual care:
     # no effect at all, or the default's
     TrialKind(
@@ -126,26 +142,64 @@ def calibration_matrix(
     """
     rows, skipped = [], []
     for kind in TRIALS:
-        for effect, overrides in (("null", kind.null), ("alternative", kind.alternative)):
+        runs = [("null", kind.null), ("alternative", kind.alternative)]
+        if kind.harm:
+            runs.append(("margin", (*kind.harm, *_margins(kind, replicates, n_per_arm, n_jobs))))
+        for effect, overrides in runs:
             scenario = load_scenario(None, [*overrides, *_ONE_TEST_EACH])
-            trial = scenario.trial
             methods = []
             for entry in ANALYSES:
-                reason = entry.misfit(trial.design, trial.estimand, trial)
-                if reason is None and not entry.monte_carlo:
-                    reason = "a single-trial analysis, too slow for Monte Carlo"
-                if reason is None and kind.clustered and not entry.clustered:
-                    reason = "its SE assumes independent patients; practitioners cluster them"
+                reason = _unfit(kind, entry, scenario)
                 if reason is None:
                     methods.append(entry.name)
-                elif effect == "null":
-                    skipped.append({"trial": kind.name, "analysis": entry.name, "reason": reason})
+                elif effect != "alternative":
+                    name = kind.name + (" (non-inferiority)" if effect == "margin" else "")
+                    skipped.append({"trial": name, "analysis": entry.name, "reason": reason})
             table = estimate(
                 scenario, [n_per_arm], replicates, analyses=methods, n_jobs=n_jobs, progress=False
             )
             for _, result in table.iterrows():
-                rows.extend(_checks(kind.name, effect, result, trial.alpha))
+                rows.extend(_checks(kind.name, effect, result, scenario.trial.alpha))
     return pd.DataFrame(rows), pd.DataFrame(skipped, columns=["trial", "analysis", "reason"])
+
+
+def _unfit(kind: TrialKind, entry: Any, scenario: Scenario) -> str | None:
+    """Why a registered analysis is not run on a trial of the matrix, or None."""
+    trial = scenario.trial
+    reason = entry.misfit(trial.design, trial.estimand, trial)
+    if reason is None and not entry.monte_carlo:
+        reason = "a single-trial analysis, too slow for Monte Carlo"
+    if reason is None and kind.clustered and not entry.clustered:
+        reason = "its SE assumes independent patients; practitioners cluster them"
+    return reason
+
+
+def _margins(kind: TrialKind, replicates: int, n_per_arm: int, n_jobs: int) -> list[str]:
+    """Non-inferiority overrides whose margins are the harmful treatment's true effects.
+
+    The true effects come from a two-sided run of the same trials (same seed), one
+    analysis per effect measure that has a margin.
+    """
+    scenario = load_scenario(None, [*kind.harm, *_ONE_TEST_EACH])
+    first = {}
+    for entry in ANALYSES:
+        field = EFFECT_MEASURES[entry.estimand].margin
+        if field and field not in first and _unfit(kind, entry, scenario) is None:
+            first[field] = entry.name
+    table = estimate(
+        scenario,
+        [n_per_arm],
+        replicates,
+        analyses=list(first.values()),
+        n_jobs=n_jobs,
+        progress=False,
+    )
+    overrides = ['trial.hypothesis="non_inferiority"']
+    for field, name in first.items():
+        truth = float(table[table.analysis == name].true_effect.iloc[0])
+        better = EFFECT_MEASURES[ANALYSES.get(name).estimand].better
+        overrides.append(f"trial.{field}={max(-better * truth, 0.0)!r}")
+    return overrides
 
 
 def _checks(trial: str, effect: str, result: pd.Series, alpha: float) -> list[dict[str, object]]:
@@ -157,7 +211,7 @@ def _checks(trial: str, effect: str, result: pd.Series, alpha: float) -> list[di
         "contrast": result.contrast,
     }
     out = [_within(where, "coverage", result.coverage, 1 - alpha, int(result.replicates))]
-    if effect == "null":
+    if effect in ("null", "margin"):
         out.append(
             _within(where, "type I error", result.power, result.test_level, result.replicates)
         )
