@@ -14,7 +14,7 @@ import pytest
 from mssim.config.load import load_scenario
 from mssim.config.relevance import inert_reason
 from mssim.config.trial import Accrual
-from mssim.montecarlo.power import FIELDS, KINDS, chunk_statistics, estimate
+from mssim.montecarlo.power import FIELDS, KINDS, PERIODS, chunk_statistics, estimate
 from mssim.montecarlo.sequential import (
     boundaries_table,
     paths,
@@ -32,6 +32,7 @@ GS = SCENARIOS / "group_sequential.toml"
 NULL = SCENARIOS / "null_effect.toml"
 AS_GS = [
     "trial.design=group_sequential",
+    "trial.hypothesis=superiority",
     "trial.accrual.rate_per_week=6",
 ]
 
@@ -54,9 +55,9 @@ def test_accrual_keeps_the_prefix_property_and_its_rate():
 def test_a_look_filters_what_is_observed_and_never_changes_a_patient():
     """The final look of a trial that ran to the end is the fixed parallel trial."""
     scenario = load_scenario(GS, ["trial.sequential.futility=none"])
-    parallel = load_scenario(GS, ["trial.design=parallel"])
+    parallel = load_scenario(GS, ["trial.design=parallel"])  # one-sided superiority too
     reps = np.arange(12)
-    seq = sequential_chunk(scenario, [30], ["ancova"], reps, FIELDS, KINDS)
+    seq = sequential_chunk(scenario, [30], ["ancova"], reps, FIELDS, KINDS, PERIODS)
     fixed = chunk_statistics(parallel, [30], ["ancova"], reps)
     ran = seq["stop_look"][0, 0] == 3
     assert ran.sum() >= 6
@@ -65,7 +66,7 @@ def test_a_look_filters_what_is_observed_and_never_changes_a_patient():
     assert np.array_equal(seq["truth"], fixed["truth"])
     # other looks: the same patients, so the same final analysis
     other = load_scenario(GS, ["trial.sequential.futility=none", "trial.sequential.looks=[0.5]"])
-    seq2 = sequential_chunk(other, [30], ["ancova"], reps, FIELDS, KINDS)
+    seq2 = sequential_chunk(other, [30], ["ancova"], reps, FIELDS, KINDS, PERIODS)
     both = ran & (seq2["stop_look"][0, 0] == 2)
     assert both.sum() >= 6
     assert np.array_equal(seq["estimate"][0, 0, 0, 0][both], seq2["estimate"][0, 0, 0, 0][both])
@@ -177,6 +178,7 @@ def test_boundaries_table_and_figures():
         ('trial.secondary_endpoints=["pain"]', "trial.secondary_endpoints"),
         ("trial.analysis=responder", "trial.analysis"),
         ("trial.sequential.look_weeks=[20]", "trial.sequential"),
+        ("trial.hypothesis=two_sided", "trial.hypothesis"),
         ("trial.sequential.reestimation={look = 3, planned_sd = 1.0}", "trial.sequential"),
     ],
 )
@@ -215,7 +217,7 @@ def test_mssim_run_writes_the_sequential_outputs(tmp_path, cli):
 )
 def test_each_rule_stops_where_its_boundaries_say(rule):
     scenario = load_scenario(GS, rule)
-    stats = sequential_chunk(scenario, [30], ["ancova"], np.arange(60), FIELDS, KINDS)
+    stats = sequential_chunk(scenario, [30], ["ancova"], np.arange(60), FIELDS, KINDS, PERIODS)
     z, up, low = stats["look_z"][0, 0], stats["look_efficacy"][0, 0], stats["look_futility"][0, 0]
     stop, kind = stats["stop_look"][0, 0].astype(int) - 1, stats["stop_kind"][0, 0]
     for j in range(60):
@@ -232,21 +234,21 @@ def test_each_rule_stops_where_its_boundaries_say(rule):
 
 def test_calendar_looks_and_looks_after_the_end():
     """Looks at calendar weeks see the patients whose endpoint visit has passed by then."""
-    scenario = load_scenario(GS, ["trial.sequential.look_weeks=[18, 26, 400]",
-                                  "trial.sequential.futility=none"])  # fmt: skip
+    weeks = "trial.sequential.look_weeks=[14, 18, 400]"  # 6 a week: 60 randomized by week 10
+    scenario = load_scenario(SCENARIOS / "default.toml", [*AS_GS, weeks])
     reps = np.arange(20)
-    stats = sequential_chunk(scenario, [30], ["ancova"], reps, FIELDS, KINDS)
+    stats = sequential_chunk(scenario, [30], ["ancova"], reps, FIELDS, KINDS, PERIODS)
     fraction = stats["look_fraction"][0, 0]
     assert np.all(np.isnan(fraction[2]))  # week 400 comes after the final analysis
     assert np.all((fraction[0] > 0) & (fraction[0] < fraction[1]) & (fraction[1] < 1))
     assert np.all(fraction[3] == 1)
     # planned: the expected share of the 60 patients randomized 12 weeks before each look
     plan = planned_fractions(scenario, 30)
-    expected = expected_by(scenario.trial.accrual, np.array([18 - 12, 26 - 12])) / 60
+    expected = expected_by(scenario.trial.accrual, np.array([14 - 12, 18 - 12])) / 60
     assert plan == pytest.approx([*expected, 1.0])
     # the analysed share at a look is near the share of patients whose visit has passed
     days = randomization_days(scenario.trial.accrual, scenario.seed, reps, 60)
-    ready = ((days + 7 * 12) <= 7 * 18).sum(axis=1) / 60
+    ready = ((days + 7 * 12) <= 7 * 14).sum(axis=1) / 60
     assert abs(np.mean(fraction[0]) - np.mean(ready)) < 0.1
 
 

@@ -60,7 +60,9 @@ def chunk_statistics(
         (:func:`mssim.montecarlo.sequential.chunk_statistics`).
     """
     if sequential.applies(scenario):
-        return sequential.chunk_statistics(scenario, n_per_arm, analyses, replicates, FIELDS, KINDS)
+        return sequential.chunk_statistics(
+            scenario, n_per_arm, analyses, replicates, FIELDS, KINDS, PERIODS
+        )
     endpoints = scenario.endpoints()
     pairs = contrast_regimens(scenario)
     outcomes = simulate(scenario, replicates, total_patients(scenario, max(n_per_arm)))

@@ -29,6 +29,7 @@ from mssim.config.scenario import Scenario
 from mssim.model.engine import simulate
 from mssim.registry import DESIGNS
 from mssim.trial.analyses.analysis import analyse
+from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
 from mssim.trial.data import TrialData, trial_data
 from mssim.trial.designs.group_sequential import MEASURE
 from mssim.trial.estimands import EFFECT_MEASURES, true_effects
@@ -211,6 +212,7 @@ class _Schedule:
         z: np.ndarray,
         stop: np.ndarray,
         se: np.ndarray,
+        test: NullHypothesis,
     ) -> np.ndarray:
         """Median-unbiased mean difference of each trial (NaN where its last z failed).
 
@@ -220,6 +222,7 @@ class _Schedule:
             z: z at each look, (R, K).
             stop: Look index where each trial stopped, (R,).
             se: Standard error of the estimate at each look, (R, K).
+            test: The one-sided test whose z the looks used (null value, benefit sign).
         """
         r = len(stop)
         rows_all = np.arange(r)
@@ -239,8 +242,9 @@ class _Schedule:
                 at,
                 z[rows, stop[rows]],
             )
-            # z is for benefit (a negative difference): back to treatment minus comparator
-            out[rows] = -theta * np.sqrt(self.fraction[rows, stop[rows]]) * se[rows, stop[rows]]
+            # z measures benefit beyond the null value: back to treatment minus comparator
+            shift = theta * np.sqrt(self.fraction[rows, stop[rows]]) * se[rows, stop[rows]]
+            out[rows] = test.null + test.better * shift
         return out
 
 
@@ -251,6 +255,7 @@ def chunk_statistics(
     replicates: np.ndarray,
     fields: tuple[str, ...],
     kinds: tuple[str, ...],
+    periods: int,
 ) -> dict[str, np.ndarray]:
     """Simulate one chunk of replicates and run the looks at every design point.
 
@@ -262,6 +267,8 @@ def chunk_statistics(
         fields: Per-replicate statistics of :mod:`mssim.montecarlo.power`, here at the
             look where each trial stopped.
         kinds: Effect measures of the truth.
+        periods: Periods of ``not_analysed`` (the share of the contrast's patients due
+            by the stopping look without a score at the end of each period).
 
     Returns:
         Arrays shaped (analyses, design points, 1, 1, R) for ``fields`` and ``truth``
@@ -289,6 +296,7 @@ def chunk_statistics(
     r, looks = len(replicates), trial.sequential.interim_looks() + 1
     shape = (len(analyses), len(n_per_arm))
     out = {f: np.zeros((*shape, 1, 1, r)) for f in fields}
+    out["not_analysed"] = np.full((periods, len(n_per_arm), 1, 1, r), np.nan)
     per_look = ("look_z", "look_efficacy", "look_futility", "look_fraction")
     per_trial = (
         "stop_look",
@@ -302,15 +310,21 @@ def chunk_statistics(
     extra = {f: np.zeros((*shape, looks, r)) for f in per_look}
     extra |= {f: np.zeros((*shape, r)) for f in per_trial}
     in_contrast = (data.regimen == a) | (data.regimen == b)
+    tests = [contrast_test(scenario, m, endpoint) for m in analyses]  # one-sided (design check)
     for i, n in enumerate(n_per_arm):
         schedule = _Schedule(scenario, data, days, lag, n)
         upper, lower = schedule.boundaries(scenario, planned(scenario, n))
         estimates = []
         for k in range(looks):
             seen = at_look(data, schedule.ready, schedule.look_days[:, k], schedule.n)
-            estimates.append([analyse(m, seen, a, b, trial.alpha) for m in analyses])
+            estimates.append(
+                [
+                    analyse(m, seen, a, b, trial.alpha, t)
+                    for m, t in zip(analyses, tests, strict=True)
+                ]
+            )
         for m in range(len(analyses)):
-            z = np.stack([z_statistic(e[m].estimate, e[m].p_value) for e in estimates], axis=1)
+            z = np.stack([z_statistic(e[m].p_value) for e in estimates], axis=1)
             z = np.where(schedule.held, z, np.nan)
             stop, kind = stopping_look(z, upper, lower)
             rows = np.arange(r)
@@ -335,7 +349,9 @@ def chunk_statistics(
             extra["weeks"][m, i] = day / 7
             extra["n_reestimated"][m, i] = schedule.n_per_arm
             se = np.stack([e[m].se for e in estimates], axis=1)
-            extra["median_unbiased"][m, i] = schedule.median_unbiased(upper, lower, z, stop, se)
+            extra["median_unbiased"][m, i] = schedule.median_unbiased(
+                upper, lower, z, stop, se, tests[m]
+            )
     return {**out, "truth": truth, **extra}
 
 

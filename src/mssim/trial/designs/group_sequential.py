@@ -17,7 +17,7 @@ from mssim.registry import ANALYSES, DESIGNS
 from mssim.trial.designs.design import Scenario, Trial
 from mssim.trial.designs.parallel import PARALLEL
 
-#: The effect measure whose sign the looks test (negative = fewer symptoms = benefit).
+#: The effect measure the looks test (blinded re-estimation reads the SD of its change).
 MEASURE = "mean_difference"
 
 
@@ -27,6 +27,14 @@ def _check(scenario: Scenario) -> list[tuple[str, str]]:
     if trial.secondary_endpoints:
         problems.append(
             ("trial.secondary_endpoints", "a group_sequential design tests the primary only")
+        )
+    if trial.hypothesis == "two_sided":
+        problems.append(
+            (
+                "trial.hypothesis",
+                "a group-sequential design tests one-sided at alpha / 2; set 'superiority' "
+                "(or 'non_inferiority' with a margin); given 'two_sided'",
+            )
         )
     analysis = ANALYSES.get(trial.analysis)
     if analysis.estimand != MEASURE:

@@ -68,15 +68,13 @@ def at_look(data: TrialData, ready: np.ndarray, day: np.ndarray, n: np.ndarray) 
     return replace(data, observed=data.observed & seen)
 
 
-def z_statistic(estimate: np.ndarray, p_value: np.ndarray) -> np.ndarray:
-    """One-sided z for benefit (a negative mean difference) from the analysis's p-value.
+def z_statistic(p_value: np.ndarray) -> np.ndarray:
+    """The z of a one-sided p-value (benefit beyond the null value is positive).
 
-    The two-sided p-value of the analysis's own test (t, Satterthwaite, ...) is
-    made one-sided in the direction of the estimate and turned into a normal
-    quantile, so the boundaries apply to the test the analysis actually does.
+    The p-value is that of the analysis's own one-sided test (t, Satterthwaite,
+    score, ...), so the boundaries apply to the test the analysis actually does.
     """
-    one_sided = np.where(estimate < 0, p_value / 2, 1 - p_value / 2)
-    return norm.isf(one_sided)
+    return norm.isf(p_value)
 
 
 def design_boundaries(
