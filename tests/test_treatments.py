@@ -147,19 +147,44 @@ def test_adverse_event_counts_match_their_rates():
     s = load_scenario(
         None,
         [
-            "arms.acupuncture.adverse_events={minor={per_session=0.05, dropout=0.0}, serious={per_session=0.01, dropout=1.0}}",
+            "arms.acupuncture.adverse_events={minor={per_patient=0.3, dropout=0.0}, serious={per_patient=0.1, dropout=1.0}}",
             "dropout.rate=0.0",
         ],
     )
     o = simulate(s, np.arange(6), 200)
     labels = adverse_event_types(s)
     sessions = o.sessions_attended[..., 0].sum()
-    for name, rate in (("minor", 0.05), ("serious", 0.01)):
+    expected = 24 * 0.9  # sessions x adherence
+    for name, risk in (("minor", 0.3), ("serious", 0.1)):
+        rate = 1 - (1 - risk) ** (1 / expected)  # per attended session
         count = o.adverse_events[..., 0, labels.index(f"acupuncture:{name}")].sum()
         # every attended session is a Bernoulli trial; the serious ones end attendance
         assert abs(count - rate * sessions) < 4 * math.sqrt(sessions * rate * (1 - rate))
     serious = o.adverse_events[..., 0, labels.index("acupuncture:serious")] > 0
     assert (o.dropout_day[..., 0][serious] <= o.visit_days[-1]).all()
+
+
+def test_adverse_event_risks_are_per_patient_over_the_course():
+    # the same per-patient risk whatever the number of sessions: 9% any event
+    # (Witt 2009; Bäumler 2021) over 10 or over 72 sessions
+    for weeks, per_week in ((5, 2.0), (24, 3.0)):
+        s = load_scenario(
+            None,
+            [
+                f"arms.acupuncture.weeks={weeks}",
+                f"arms.acupuncture.sessions_per_week={per_week}",
+                f"arms.sham.weeks={weeks}",
+                f"arms.sham.sessions_per_week={per_week}",
+                "arms.acupuncture.adherence=1.0",
+                "arms.acupuncture.adverse_events={serious={per_patient=0.0}}",
+                "dropout.rate=0.0",
+                f"trial.weeks={max(weeks, 12)}",
+            ],
+        )
+        o = simulate(s, np.arange(4), 500)
+        any_event = (o.adverse_events[..., 0, :].sum(-1) > 0).mean()
+        mcse = math.sqrt(0.09 * 0.91 / 2000)
+        assert abs(any_event - 0.09) < 4 * mcse
 
 
 def test_missed_sessions_lower_the_dose():
