@@ -297,11 +297,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_selfcheck(args: argparse.Namespace) -> int:
     """Run the self-checks; exit status 1 if any fails."""
+    from mssim.montecarlo.published_targets import print_targets, published_targets
     from mssim.montecarlo.selfcheck import print_checks, selfcheck
 
     table = selfcheck(replicates=args.replicates, n_jobs=args.jobs)
     print_checks(table)
-    return 0 if table.passed.all() else 1
+    targets = published_targets()
+    print_targets(targets)
+    return 0 if table.passed.all() and targets.passed.all() else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

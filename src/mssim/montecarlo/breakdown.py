@@ -141,9 +141,9 @@ def breakdown_columns(scenario: Scenario, table: pd.DataFrame, replicates: int) 
     n = total_patients(scenario, int(table.n_per_arm.max()))
     k = min(replicates, BREAKDOWN_REPLICATES)
     parts = effect_breakdown(scenario, np.arange(k), n)
-    parts = parts.rename(
-        columns={p: f"effect_{p}" for p in (*PARTS, "true_effect")}
-    ).rename(columns={"effect_true_effect": "breakdown_true_effect"})
+    parts = parts.rename(columns={p: f"effect_{p}" for p in (*PARTS, "true_effect")}).rename(
+        columns={"effect_true_effect": "breakdown_true_effect"}
+    )
     parts["breakdown_replicates"] = k
     merged = table.merge(parts, on=["endpoint", "contrast"], how="left")
     mean_difference = merged.estimand.str.startswith("mean_difference")
