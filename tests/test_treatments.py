@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mssim.config.load import load_scenario
-from mssim.model.behaviour import adverse_event_types, bang_index
+from mssim.model.behaviour import adverse_event_types, bang_index, per_session_risk
 from mssim.model.engine import simulate
 from mssim.model.interventions import session_days
 from mssim.trial.estimands import potential_endpoint, true_effects
@@ -219,3 +219,30 @@ def test_bang_blinding_index():
     assert bang_index(g, verum=True) == pytest.approx((3 - 1) / 5)
     assert bang_index(g, verum=False) == pytest.approx((1 - 3) / 5)
     assert math.isnan(bang_index(np.array([], dtype=int), verum=True))
+
+
+def test_per_session_risk_gives_the_per_patient_risk_over_the_expected_sessions():
+    s = load_scenario(None, ["arms.acupuncture.adherence=0.8"])
+    arm = s.arms["acupuncture"]
+    q = per_session_risk(arm)
+    expected = 24 * 0.8
+    for risk, ae in zip(q, arm.adverse_events.values(), strict=True):
+        assert 1 - (1 - risk) ** expected == pytest.approx(ae.per_patient, rel=1e-12)
+
+
+def test_dropout_rate_is_realised_with_adverse_event_dropouts_under_mcar():
+    # half the patients have an event that ends participation half the time: the
+    # hazard makes up the rest, so 0.3 are gone by the last visit, not more
+    s = load_scenario(
+        None,
+        [
+            "arms.acupuncture.adverse_events={minor={per_patient=0.5, dropout=0.5}}",
+            "dropout.rate=0.3",
+        ],
+    )
+    o = simulate(s, np.arange(8), 500)
+    gone = (o.dropout_day <= o.visit_days[-1]).mean(axis=(1, 2))
+    mcse = gone.std(ddof=1) / math.sqrt(gone.size)
+    assert abs(gone.mean() - 0.3) < 4 * mcse
+    acupuncture, sham = ((o.dropout_day[..., g] <= o.visit_days[-1]).mean() for g in (0, 1))
+    assert acupuncture > sham + 0.1  # the events add to the acupuncture arm only
