@@ -7,8 +7,9 @@ import pytest
 
 from mssim.config.load import load_scenario
 from mssim.model.behaviour import adverse_event_types, bang_index, per_session_risk
-from mssim.model.engine import simulate
-from mssim.model.interventions import session_days
+from mssim.model.dropout import dropout_hazard
+from mssim.model.engine import _dropout_pilot, simulate
+from mssim.model.interventions import regimens, session_days
 from mssim.trial.estimands import potential_endpoint, true_effects
 
 # A cohort whose fatigue never touches the 0-10 floor or ceiling, with full
@@ -246,3 +247,18 @@ def test_dropout_rate_is_realised_with_adverse_event_dropouts_under_mcar():
     assert abs(gone.mean() - 0.3) < 4 * mcse
     acupuncture, sham = ((o.dropout_day[..., g] <= o.visit_days[-1]).mean() for g in (0, 1))
     assert acupuncture > sham + 0.1  # the events add to the acupuncture arm only
+
+
+def test_pilot_calibration_reduces_to_the_closed_form_without_informative_dropout():
+    # MAR with strength 0 is MCAR: the pilot's hazard equals the closed form
+    no_leaving = [
+        f"arms.{a}.adverse_events={{minor={{dropout=0.0}}, serious={{dropout=0.0}}}}"
+        for a in ("acupuncture", "sham")
+    ]
+    mar = load_scenario(None, [*no_leaving, "dropout.mechanism=mar", "dropout.strength=0"])
+    mcar = load_scenario(None, no_leaving)
+    horizon = mcar.horizon_days()
+    closed = dropout_hazard(mcar, regimens(mcar), horizon, _dropout_pilot)
+    assert closed == pytest.approx(-math.log(0.9) / horizon, rel=1e-12)
+    pilot = dropout_hazard(mar, regimens(mar), horizon, _dropout_pilot)
+    assert pilot == pytest.approx(closed, rel=1e-9)
