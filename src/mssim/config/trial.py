@@ -14,12 +14,15 @@ class Dropout(Strict):
     """Dropout over the trial (Rog 2005; Möller 2011; Rammohan 2002; Collin 2010)."""
 
     rate: Probability = Field(
-        0.10, description="Share dropping out by the last visit under MCAR (about 10%/12 wk)."
+        0.10,
+        description="Share gone by the last visit, adverse-event dropouts included, under "
+        "any mechanism (about 10% over 12 weeks); see mssim.model.dropout.",
     )
     mechanism: Literal["mcar", "mar", "mnar"] = "mcar"
     strength: NonNegative = Field(
         1.0,
-        description="Log hazard ratio per reference SD of worsening (mar: observed; mnar: latent).",
+        description="Log hazard ratio per reference SD of worsening (mar: observed; mnar: "
+        "latent); shapes who drops out, not how many.",
     )
 
 

@@ -56,7 +56,7 @@ class Settings:
         n_per_arm: Patients per arm.
         specific_effect: Treatment arm's specific effect (its ``effect_units``, SD by default).
         nonspecific_effect: Non-specific effect of the treatment arm and of a sham.
-        dropout_rate: Share dropping out by the last visit under MCAR (0-1).
+        dropout_rate: Share gone by the last visit, under any mechanism (0-1).
         dropout_mechanism: ``mcar``, ``mar`` or ``mnar``.
         comparator: ``sham`` or ``usual_care``.
     """
