@@ -33,6 +33,7 @@ from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.model.engine import simulate
 from mssim.montecarlo import sequential
+from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
 from mssim.registry import ANALYSES, loaded_plugins
 from mssim.trial.analyses.analysis import analyse
@@ -446,7 +447,7 @@ def estimate(
         progress=progress,
     )
     stats = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
-    frame = summarize(scenario, n_values, methods, stats)
+    frame = breakdown_columns(scenario, summarize(scenario, n_values, methods, stats), reps)
     if sequential.applies(scenario):
         looks = sequential.characteristics(scenario, n_values, methods, stats)
         frame = frame.merge(looks, on=["analysis", "n_per_arm"], validate="one_to_one")
