@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from mssim.errors import MssimError
 from mssim.files import atomic_write_bytes
+from mssim.montecarlo.workers import die_with_parent
 from mssim.registry import load_plugin, loaded_plugins
 
 BACKENDS = ("threads", "processes", "dask")
@@ -338,7 +339,7 @@ def run_chunks(
     ) as bar:
         if todo:
             with _backend(backend, n_jobs, scheduler) as workers:
-                indexed = _indexed(task)
+                indexed = _indexed(task, watch_parent=backend == "processes")
                 stream = Parallel(n_jobs=workers, return_as="generator_unordered")(
                     delayed(indexed)(i, chunks[i]) for i in todo
                 )
@@ -355,13 +356,18 @@ class _indexed:
 
     The plug-ins loaded here are loaded in the worker too (a worker process or
     a Dask worker starts without them), so registered names resolve the same.
+    With ``watch_parent`` a local worker process exits when this process dies
+    (:func:`mssim.montecarlo.workers.die_with_parent`).
     """
 
-    def __init__(self, task: Callable[[np.ndarray], ChunkResult]) -> None:
+    def __init__(self, task: Callable[[np.ndarray], ChunkResult], watch_parent: bool) -> None:
         self.task = task
         self.plugins = tuple(loaded_plugins())
+        self.parent = os.getpid() if watch_parent else None
 
     def __call__(self, index: int, replicates: np.ndarray) -> tuple[int, ChunkResult]:
+        if self.parent is not None:
+            die_with_parent(self.parent)
         for spec in self.plugins:
             load_plugin(spec)
         return index, self.task(replicates)
