@@ -9,6 +9,8 @@ against being reused for a different run.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import io
@@ -258,6 +260,55 @@ class Checkpoints:
             tmp.unlink(missing_ok=True)
 
 
+SCHEDULER_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before giving up
+
+
+def _distributed() -> Any:
+    try:
+        import dask.distributed
+    except ImportError:
+        raise MssimError(
+            "--backend dask: dask.distributed is not installed; pip install 'mssim[dask]'"
+        ) from None
+    return dask.distributed
+
+
+def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT) -> None:
+    """Refuse a Dask scheduler that does not answer, before any work is done.
+
+    Connects to ``address``, asks the server who it is and disconnects.
+
+    Args:
+        address: Scheduler address, e.g. ``tcp://10.0.0.5:8786``.
+        timeout: Seconds to wait for the connection and for the answer.
+
+    Raises:
+        MssimError: Naming the address, if it is malformed, nothing answers
+            there within ``timeout``, or what answers is not a Dask scheduler.
+    """
+    distributed = _distributed()
+
+    async def identity() -> object:
+        comm = await distributed.comm.connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity"})
+            return await asyncio.wait_for(comm.read(), timeout)
+        finally:
+            comm.abort()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # works inside a running loop too
+        try:
+            reply = pool.submit(asyncio.run, identity()).result()
+        except Exception as err:  # refused, timed out, malformed, or another protocol
+            raise MssimError(
+                f"--scheduler {address}: cannot reach a Dask scheduler there within "
+                f"{timeout:g} s ({type(err).__name__}: {err}); check the address "
+                "(tcp://host:port) and that the scheduler is running"
+            ) from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise MssimError(f"--scheduler {address}: something answered, but not a Dask scheduler")
+
+
 @contextlib.contextmanager
 def _backend(backend: str, n_jobs: int, scheduler: str | None) -> Iterator[int]:
     if backend not in BACKENDS:
@@ -269,18 +320,14 @@ def _backend(backend: str, n_jobs: int, scheduler: str | None) -> Iterator[int]:
         ):
             yield n_jobs
         return
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise MssimError(
-            "--backend dask: dask.distributed is not installed; pip install 'mssim[dask]'"
-        ) from None
+    distributed = _distributed()
     with contextlib.ExitStack() as stack:
         if scheduler:
-            client = stack.enter_context(Client(scheduler))
+            check_scheduler(scheduler)
+            client = stack.enter_context(distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT))
         else:
             cluster = stack.enter_context(
-                LocalCluster(
+                distributed.LocalCluster(
                     n_workers=max(n_jobs, 1),
                     threads_per_worker=1,
                     host="127.0.0.1",
@@ -288,7 +335,7 @@ def _backend(backend: str, n_jobs: int, scheduler: str | None) -> Iterator[int]:
                     processes=True,
                 )
             )
-            client = stack.enter_context(Client(cluster))
+            client = stack.enter_context(distributed.Client(cluster))
         workers = len(client.scheduler_info().get("workers", {})) or max(n_jobs, 1)
         with parallel_config(backend="dask"):
             yield workers
