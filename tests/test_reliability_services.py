@@ -1,11 +1,14 @@
-"""Network services fail cleanly (issue 14): an unreachable Dask scheduler."""
+"""Network services (issue 14): an unreachable Dask scheduler, an exposed dashboard."""
 
+import importlib.util
 import socket
 import threading
 
 import pytest
 
-pytest.importorskip("dask.distributed")
+needs_dask = pytest.mark.skipif(
+    not importlib.util.find_spec("distributed"), reason="dask.distributed is not installed"
+)
 
 
 def free_port() -> int:
@@ -34,6 +37,7 @@ def not_dask():
     server.close()
 
 
+@needs_dask
 @pytest.mark.parametrize("kind", ["closed port", "not dask", "malformed"])
 def test_unreachable_scheduler_exits_2_naming_the_address(tmp_path, cli, kind, request):
     address = {
@@ -50,6 +54,7 @@ def test_unreachable_scheduler_exits_2_naming_the_address(tmp_path, cli, kind, r
     assert not out.exists()  # refused before the folder is made
 
 
+@needs_dask
 def test_library_callers_get_the_same_refusal():
     from mssim.config.load import load_scenario
     from mssim.errors import MssimError
@@ -64,3 +69,31 @@ def test_library_callers_get_the_same_refusal():
             scheduler=address,
             progress=False,
         )
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.7", "[::]", "myhost.example"])
+def test_a_dashboard_on_another_interface_is_warned_about(host):
+    from mssim.views.dashboard import exposure_warning
+
+    warning = exposure_warning(host)
+    assert warning is not None and "no authentication" in warning and host in warning
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_a_dashboard_on_loopback_is_not_warned_about(host):
+    from mssim.views.dashboard import exposure_warning
+
+    assert exposure_warning(host) is None
+
+
+def test_the_dashboard_command_prints_the_warning(monkeypatch, cli):
+    pytest.importorskip("solara")
+    from mssim.views import dashboard
+
+    calls = []
+    monkeypatch.setattr(dashboard.os, "execve", lambda *args: calls.append(args))
+    status, _, err = cli("dashboard", "--host", "0.0.0.0")
+    assert status == 0 and len(calls) == 1
+    assert "mssim: warning: dashboard --host 0.0.0.0: the dashboard has no authentication" in err
+    status, _, err = cli("dashboard")
+    assert status == 0 and "warning" not in err
