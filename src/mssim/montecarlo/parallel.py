@@ -206,7 +206,7 @@ class Checkpoints:
                 break
             _refuse_link(part)
         self.folder.mkdir(parents=True, exist_ok=True)
-        for stale in self.folder.glob(".chunk-*.tmp.npz"):  # left by a killed process
+        for stale in self.folder.glob(".chunk-*.tmp"):  # left by a killed process
             stale.unlink(missing_ok=True)
         stamp = self.folder / "RUN_KEY"
         _refuse_link(stamp)
@@ -248,16 +248,7 @@ class Checkpoints:
         path = self.path(index)
         if path is None:
             return
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        data = encode_chunk(self.key, index, result)
-        try:
-            tmp.unlink(missing_ok=True)
-            handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-            os.replace(tmp, path)
-        finally:  # an interrupted write leaves nothing behind
-            tmp.unlink(missing_ok=True)
+        atomic_write_bytes(path, encode_chunk(self.key, index, result))
 
 
 SCHEDULER_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before giving up
