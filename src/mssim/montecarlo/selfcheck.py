@@ -18,7 +18,8 @@ from statsmodels.stats.power import TTestIndPower
 
 from mssim.config.load import load_scenario
 from mssim.model.engine import simulate
-from mssim.montecarlo.power import analyses_for, estimate
+from mssim.montecarlo.analyses import analyses_for
+from mssim.montecarlo.power import estimate
 from mssim.trial.estimands import potential_endpoint
 
 TRACTABLE = [

@@ -31,6 +31,7 @@ from mssim.config.load import with_overrides
 from mssim.config.relevance import inert_reason
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
+from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.parallel import (
     Checkpoints,
     ChunkResult,
@@ -38,7 +39,7 @@ from mssim.montecarlo.parallel import (
     run_chunks,
     run_key,
 )
-from mssim.montecarlo.power import check_analyses, chunk_statistics, summarize
+from mssim.montecarlo.power import chunk_statistics, summarize
 from mssim.registry import loaded_plugins
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
