@@ -1,4 +1,4 @@
-"""A refused mssim run does not load the engine or numba (issue 14).
+"""A refused mssim run, sweep or validate does not load the engine or numba (issue 14).
 
 Each case runs in a fresh interpreter, so nothing imported by another test
 can hide an import.
@@ -33,6 +33,8 @@ print(json.dumps({"status": status, "loaded": loaded}))
         ["run", "--target", "1.5"],
         ["run", "--replicates", "10000000"],
         ["validate", "--set", "trial.analysis=no_such_analysis"],
+        ["sweep", "--grid", "no_such.field=1,2"],
+        ["sweep", "--grid", "dropout.rate=0.1,0.1"],
     ],
     ids=lambda args: " ".join(args[1:]),
 )

@@ -27,7 +27,6 @@ from scipy.stats import norm
 
 from mssim.config.load import with_overrides
 from mssim.config.scenario import Scenario
-from mssim.model.engine import simulate
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
 from mssim.registry import ANALYSES, loaded_plugins
@@ -50,6 +49,8 @@ def chunk_statistics(
         Arrays shaped (analyses, design points, endpoints, contrasts, R), plus
         ``truth`` (kinds, endpoints, contrasts, R).
     """
+    from mssim.model.engine import simulate  # here, so a refused run never loads numba
+
     endpoints = scenario.endpoints()
     pairs = contrast_regimens(scenario)
     outcomes = simulate(scenario, replicates, total_patients(scenario, max(n_per_arm)))
