@@ -189,3 +189,10 @@ def test_a_symlinked_sweep_cell_folder_is_refused(tmp_path, scenario):
     with pytest.raises(MssimError, match="cells/0: is a symbolic link"):
         run_sweep(scenario, {"dropout.rate": [0.1, 0.2]}, replicates=4, out=out, progress=False)
     assert list(outside.iterdir()) == []
+
+
+def test_a_folder_where_a_chunk_should_be_is_refused(scenario, finished):
+    chunk(finished).unlink()
+    chunk(finished).mkdir()
+    with pytest.raises(MssimError, match=f"{chunk(finished)}: is not a file"):
+        estimate(scenario, out=finished, **RUN)
