@@ -32,7 +32,7 @@ def check_analyses(scenario: Scenario, analyses: list[str]) -> None:
                 f"analysis: {method!r} is a single-trial analysis, too slow for Monte Carlo; "
                 f"use it with 'mssim simulate'. Allowed here: {', '.join(fast)}"
             )
-        problem = entry.misfit(scenario.trial.design, scenario.trial.estimand)
+        problem = entry.misfit(scenario.trial.design, scenario.trial.estimand, scenario.trial)
         if problem:
             raise MssimError(f"analysis: {problem}")
 
@@ -48,5 +48,5 @@ def analyses_for(scenario: Scenario, single_trial: bool = False) -> list[str]:
     return [
         a.name
         for a in ANALYSES
-        if (single_trial or a.monte_carlo) and a.misfit(trial.design, trial.estimand) is None
+        if (single_trial or a.monte_carlo) and a.misfit(trial.design, trial.estimand, trial) is None
     ]
