@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import pandas as pd
 import pytest
 
 from mssim.commands.run import run_power
@@ -110,6 +111,14 @@ def test_a_malformed_power_csv_is_refused_naming_the_column(cli, folder, damage,
     path = folder / "power.csv"
     path.write_text(damage(path.read_text()))
     refused(cli, folder, f"{path}: ", named)
+
+
+def test_a_breakdown_without_its_parts_is_refused(cli, folder):
+    path = folder / "power.csv"
+    frame = pd.read_csv(path)
+    assert "breakdown_true_effect" in frame.columns
+    frame.drop(columns="effect_specific").to_csv(path, index=False)
+    refused(cli, folder, f"{path}: missing column(s) effect_specific")
 
 
 def test_a_fractional_n_per_arm_is_refused(cli, folder):

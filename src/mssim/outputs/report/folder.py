@@ -84,7 +84,8 @@ def read_folder(folder: Path) -> Folder:
         ("meta", "meta.csv", (), ()),
     ):
         if (folder / name).is_file():
-            setattr(found, attr, read_table(folder / name, text, numbers))
+            results = attr in ("power", "sweep")
+            setattr(found, attr, read_table(folder / name, text, numbers, breakdown=results))
     if "scenario" in found.manifest:
         try:
             found.scenario = validate(found.manifest["scenario"], str(folder / "manifest.json"))

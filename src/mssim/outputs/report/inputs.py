@@ -18,6 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mssim.errors import MssimError
+from mssim.outputs.report.breakdown import PART_HEADINGS
 
 _FINITE = ConfigDict(allow_inf_nan=False, strict=True)
 
@@ -83,6 +84,8 @@ RESULT_NUMBERS = (
     "dropout_fraction",
 )
 COUNTS = ("n_per_arm", "replicates", "cell")
+# Columns of the true effect's breakdown, read when a results table has one.
+BREAKDOWN_NUMBERS = (*PART_HEADINGS, "breakdown_replicates")
 # Columns of sample_size.csv (the fine pass), drawn as a power curve.
 CURVE_TEXT = ("contrast",)
 CURVE_NUMBERS = ("n_per_arm", "power", "power_ci_low", "power_ci_high")
@@ -125,7 +128,10 @@ def _describe(error: Any) -> str:
 
 
 def read_table(
-    path: Path, text: tuple[str, ...] = (), numbers: tuple[str, ...] = ()
+    path: Path,
+    text: tuple[str, ...] = (),
+    numbers: tuple[str, ...] = (),
+    breakdown: bool = False,
 ) -> pd.DataFrame:
     """A CSV table with the columns the report reads.
 
@@ -134,6 +140,8 @@ def read_table(
         text: Columns that must be present (read as text).
         numbers: Columns that must be present and hold numbers (or gaps);
             those in :data:`COUNTS` must hold whole numbers >= 0 with no gaps.
+        breakdown: A results table: if it has ``breakdown_true_effect``, the
+            columns of :data:`BREAKDOWN_NUMBERS` must be there, holding numbers.
 
     Raises:
         MssimError: Naming the file and column (and row), for an unreadable
@@ -145,6 +153,8 @@ def read_table(
         raise MssimError(f"{path}: not a readable CSV table: {err}") from None
     if frame.empty:
         raise MssimError(f"{path}: the table has no rows")
+    if breakdown and "breakdown_true_effect" in frame.columns:
+        numbers = (*numbers, *BREAKDOWN_NUMBERS)
     missing = [c for c in (*text, *numbers) if c not in frame.columns]
     if missing:
         raise MssimError(f"{path}: missing column(s) {', '.join(missing)}")
