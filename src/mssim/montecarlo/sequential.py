@@ -26,7 +26,6 @@ import pandas as pd
 from scipy.stats import norm
 
 from mssim.config.scenario import Scenario
-from mssim.model.engine import simulate
 from mssim.registry import DESIGNS
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
@@ -280,6 +279,8 @@ def chunk_statistics(
         (per arm), ``median_unbiased`` (the median-unbiased estimate, stage-wise
         ordering, :mod:`mssim.trial.sequential.estimation`).
     """
+    from mssim.model.engine import simulate  # here, so a refused run never loads numba
+
     trial = scenario.trial
     endpoint = trial.primary_endpoint
     ((a, b),) = contrast_regimens(scenario)
