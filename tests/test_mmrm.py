@@ -146,3 +146,90 @@ def test_agrees_with_live_r(tmp_path):
     np.testing.assert_allclose([res.estimate[0], res.se[0]], [est_nlme, se_nlme], atol=1e-6)
     np.testing.assert_allclose([res.estimate[0], res.se[0]], [est, se], atol=2e-10)
     np.testing.assert_allclose(res.ci_high[0], t_interval(est, se, df)[1], rtol=1e-8)
+
+
+def test_complete_data_is_ancova_at_each_visit_with_n_minus_3_df():
+    """Without missing visits REML gives per-visit OLS, its classical SE and df n - 3."""
+    change, baseline, arm, _ = dataset(21, 30)
+    seen = np.ones(change.shape, bool)
+    design = np.column_stack([np.ones(30), arm, baseline])
+    for visits, outcome in (([2], change[:, 2]), ([0, 1, 2, 3], change.mean(1))):
+        coef, rss, *_ = np.linalg.lstsq(design, outcome, rcond=None)
+        se = np.sqrt(rss[0] / 27 * np.linalg.inv(design.T @ design)[1, 1])
+        res = mmrm(change, baseline, arm, seen, visits)
+        np.testing.assert_allclose([res.estimate[0], res.se[0]], [coef[1], se], rtol=1e-9)
+        ci_low, ci_high, p = t_interval(coef[1], se, 27)
+        np.testing.assert_allclose(
+            [res.ci_low[0], res.ci_high[0], res.p_value[0]], [ci_low, ci_high, p], rtol=1e-7
+        )
+
+
+def fitted_moments(seeds: list[int], n: int = 40) -> mmrm_reml.Moments:
+    parts = [dataset(s, n) for s in seeds]
+    change, baseline, arm, seen = (np.stack(p) for p in zip(*parts, strict=True))
+    x = np.stack([np.ones(baseline.shape), arm, baseline - 5], -1)
+    return mmrm_reml.moments(change, x, seen)
+
+
+def test_gradient_and_information_match_finite_differences():
+    mom = fitted_moments([31, 32])
+    sigma = mmrm_reml.start(mom)
+    tm = mmrm_reml.terms(sigma, mom, information=True)
+    theta = sigma[:, *mmrm_reml.vech_index(T)]
+    k, h = theta.shape[1], 1e-6
+    grad, hess = np.zeros(theta.shape), np.zeros((len(theta), k, k))
+    for j in range(k):
+        step = np.zeros(k)
+        step[j] = h
+        up, down = (mmrm_reml.terms(mmrm_reml.unvech(theta + s, T), mom) for s in (step, -step))
+        grad[:, j] = (up.loglik - down.loglik) / (2 * h)
+        hess[:, :, j] = (down.grad - up.grad) / (2 * h)
+    np.testing.assert_allclose(tm.grad, grad, atol=1e-6 * np.abs(tm.grad).max())
+    np.testing.assert_allclose(tm.observed, hess, atol=1e-6 * np.abs(tm.observed).max())
+    # with complete data the observed information equals the expected one at the maximum
+    full = mmrm_reml.moments(*_complete(41))
+    sigma, converged = mmrm_reml.fit(full)
+    at_max = mmrm_reml.terms(sigma, full, information=True)
+    assert converged.all()
+    np.testing.assert_allclose(at_max.observed, at_max.expected, rtol=1e-6)
+
+
+def _complete(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    change, baseline, arm, _ = dataset(seed, 30)
+    x = np.stack([np.ones(30), arm, baseline - 5], -1)
+    return change[None], x[None], np.ones((1, 30, T), bool)
+
+
+def test_batched_fit_equals_one_trial_at_a_time_and_the_fallback():
+    seeds = [51, 52, 53, 54]
+    parts = [dataset(s, 40) for s in seeds]
+    change, baseline, arm, seen = (np.stack(p) for p in zip(*parts, strict=True))
+    batched = mmrm(change, baseline, arm, seen, [3])
+    alone = [mmrm(*p, [3]) for p in parts]
+    # max_iter=0: every trial is refitted on its own by BFGS and Newton polishing
+    fallback = mmrm(change, baseline, arm, seen, [3], max_iter=0)
+    for field in ("estimate", "se", "ci_low", "p_value"):
+        expected = np.concatenate([getattr(a, field) for a in alone])
+        np.testing.assert_allclose(getattr(batched, field), expected, rtol=1e-9)
+        # both stop within sqrt(DECREMENT_TOL) = 1e-6 standard errors of the maximum
+        np.testing.assert_allclose(getattr(fallback, field), expected, rtol=0, atol=1e-6)
+
+
+def test_degenerate_trials_are_named_not_raised():
+    change, baseline, arm, seen = dataset(61, 30)
+    no_treated_late = seen & ~((np.arange(T) == 3) & (arm[:, None] == 1))
+    collinear = 2.0 + 3.0 * arm
+    # visits 1 and 2 never seen together: their covariance is not identified
+    apart = np.zeros_like(seen)
+    apart[:, 0] = np.arange(30) < 15
+    apart[:, 1] = np.arange(30) >= 15
+    apart[:, 2:] = True
+    res = mmrm(
+        np.stack([change] * 4),
+        np.stack([baseline, baseline, collinear, baseline]),
+        np.stack([arm] * 4),
+        np.stack([seen, no_treated_late, seen, apart]),
+        [3],
+    )
+    assert res.reason.tolist() == [0, 1, 3, 5]
+    assert np.isnan(res.estimate[1:]).all() and np.isfinite(res.estimate[0])

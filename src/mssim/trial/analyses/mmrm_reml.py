@@ -375,7 +375,7 @@ def fit(mom: Moments, max_iter: int = MAX_ITER) -> tuple[np.ndarray, np.ndarray]
             first = start(one)
             if not positive_definite(first)[0]:
                 continue
-            polished, ok = _newton(_cholesky_fit(first[0], one)[None], one, max_iter)
+            polished, ok = _newton(_cholesky_fit(first[0], one)[None], one, MAX_ITER)
             sigma[r], converged[r] = polished[0], ok[0]
     return sigma, converged
 
