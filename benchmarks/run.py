@@ -15,7 +15,9 @@ Figures (see RESULTS.md for the targets):
 5. peak memory of ``power.estimate`` at 1,000 and 20,000 replicates;
 6. a power curve with common random numbers against one run per sample size;
 7. analysis time as a share of simulation time;
-8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated).
+8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated);
+9. the MMRM of 1,000 trials of 100 per arm with 4 post-baseline visits, as a ratio
+   to simulating those trials.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ from mssim.model.engine import simulate
 from mssim.model.population import run_in_days
 from mssim.model.symptoms import SymptomModel
 from mssim.montecarlo import power
-from mssim.trial import designs
+from mssim.trial.analyses.analysis import analyse
+from mssim.trial.data import trial_data
+from mssim.trial.randomization import contrast_regimens, randomize, total_patients
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -68,6 +72,7 @@ class Sizes:
     analysis_replicates: int = 500  # the ratio is scale-free; scaled to 10,000 in the output
     analysis_n_per_arm: int = 100
     curve_replicates: int = 10000
+    mmrm_replicates: int = 1000
 
 
 QUICK = Sizes(
@@ -77,6 +82,7 @@ QUICK = Sizes(
     memory_replicates=(100, 400),
     crn_replicates=20,
     analysis_replicates=100,
+    mmrm_replicates=100,
 )
 
 
@@ -250,7 +256,7 @@ def engine_vs_floor(scenario: Scenario, sizes: Sizes) -> tuple[list[Figure], flo
     """Figures 1 and 2. Also returns the engine's potential-outcome throughput."""
     model = SymptomModel.from_scenario(scenario)
     r = sizes.engine_replicates
-    n = designs.total_patients(scenario, max(scenario.power.n_per_arm))
+    n = total_patients(scenario, max(scenario.power.n_per_arm))
     days, regimens, symptoms = engine_shape(scenario)
     simulate(scenario, [0, 1], n)  # warm up (compiled kernels, caches)
     draws = draws_per_replicate(scenario, n)
@@ -528,30 +534,41 @@ def crn(scenario: Scenario, sizes: Sizes) -> list[Figure]:
 # ---- 7. analysis share ----------------------------------------------------------
 
 
+def chunked(scenario: Scenario, r: int, per_arm: int, analysis: str) -> tuple[Counter, int]:
+    """Simulate, randomize, form the data and analyse R trials chunk by chunk, timing each.
+
+    Returns:
+        Seconds spent per stage (simulate, randomize, trial_data, the analysis) and the
+        number of replicates whose analysis failed (reason not ok).
+    """
+    n = total_patients(scenario, per_arm)
+    endpoint = scenario.trial.primary_endpoint
+    a, b = contrast_regimens(scenario)[0]
+    spent: Counter = Counter()
+    failed = 0
+    for start in range(0, r, scenario.power.chunk_size):
+        reps = np.arange(start, min(start + scenario.power.chunk_size, r))
+        t, outcomes = timed(lambda reps=reps: simulate(scenario, reps, n))
+        spent["simulate"] += t
+        t, allocation = timed(lambda o=outcomes: randomize(scenario, o))
+        spent["randomize"] += t
+        t, data = timed(lambda o=outcomes, al=allocation: trial_data(scenario, o, al, endpoint, n))
+        spent["trial_data"] += t
+        t, fit = timed(lambda d=data: analyse(analysis, d, a, b, scenario.trial.alpha))
+        spent[analysis] += t
+        failed += int((fit.reason != 0).sum())
+    return spent, failed
+
+
 def analysis_share(scenario: Scenario, sizes: Sizes) -> list[Figure]:
     """Figure 7: randomize + trial_data + ancova vs simulate, chunk by chunk."""
     r, per_arm = sizes.analysis_replicates, sizes.analysis_n_per_arm
-    n = designs.total_patients(scenario, per_arm)
-    chunk = scenario.power.chunk_size
-    endpoint = scenario.trial.primary_endpoint
-    a, b = designs.contrast_regimens(scenario)[0]
     heading(
-        f"7. Analysis vs simulation: R={r} trials of {per_arm}/arm (N={n}), chunks of "
-        f"{chunk}; ancova of {endpoint}, first contrast"
+        f"7. Analysis vs simulation: R={r} trials of {per_arm}/arm "
+        f"(N={total_patients(scenario, per_arm)}), chunks of {scenario.power.chunk_size}; "
+        f"ancova of {scenario.trial.primary_endpoint}, first contrast"
     )
-    spent: Counter = Counter()
-    for start in range(0, r, chunk):
-        reps = np.arange(start, min(start + chunk, r))
-        t, outcomes = timed(lambda reps=reps: simulate(scenario, reps, n))
-        spent["simulate"] += t
-        t, allocation = timed(lambda o=outcomes: designs.randomize(scenario, o))
-        spent["randomize"] += t
-        t, data = timed(
-            lambda o=outcomes, al=allocation: designs.trial_data(scenario, o, al, endpoint, n)
-        )
-        spent["trial_data"] += t
-        t, _ = timed(lambda d=data: designs.analyse("ancova", d, a, b, scenario.trial.alpha))
-        spent["ancova"] += t
+    spent, _ = chunked(scenario, r, per_arm, "ancova")
     analysis = spent["randomize"] + spent["trial_data"] + spent["ancova"]
     share = analysis / spent["simulate"]
     scale = 10000 / r
@@ -571,6 +588,37 @@ def analysis_share(scenario: Scenario, sizes: Sizes) -> list[Figure]:
             f"{share:.3f}",
             "< 1 (analysis faster than simulation)",
             share < 1,
+        )
+    ]
+
+
+# ---- 9. MMRM ---------------------------------------------------------------------
+
+# The default scenario with visits at weeks 3, 6 and 9 before the primary visit (week 12)
+MMRM_VISITS = ["trial.extra_visit_weeks=[3, 6, 9]"]
+
+
+def mmrm_share(sizes: Sizes) -> list[Figure]:
+    """Figure 9: the batched MMRM fit vs simulating the same trials, chunk by chunk."""
+    scenario = load_scenario(None, MMRM_VISITS)
+    r, per_arm = sizes.mmrm_replicates, sizes.analysis_n_per_arm
+    heading(
+        f"9. MMRM vs simulation: R={r} trials of {per_arm}/arm "
+        f"(N={total_patients(scenario, per_arm)}), 4 post-baseline visits, chunks of "
+        f"{scenario.power.chunk_size}; {scenario.trial.primary_endpoint}, first contrast"
+    )
+    spent, failed = chunked(scenario, r, per_arm, "mmrm")
+    share = spent["mmrm"] / spent["simulate"]
+    per_trial = 1000 * spent["mmrm"] / r
+    say(f"   simulate {spent['simulate']:7.2f} s")
+    say(f"   mmrm     {spent['mmrm']:7.3f} s ({per_trial:.2f} ms per trial)")
+    say(f"   fits failed: {failed} of {r}")
+    say(f"   mmrm / simulation: {share:.3f}")
+    say()
+    return [
+        Figure(
+            f"9. mmrm / simulation, {per_arm}/arm, 4 visits (R={r})",
+            f"{share:.3f} ({per_trial:.2f} ms/trial, {failed} failed)",
         )
     ]
 
@@ -623,6 +671,7 @@ def main() -> None:
     figures += peak_memory(scenario, sizes)
     figures += crn(scenario, sizes)
     figures += analysis_share(scenario, sizes)
+    figures += mmrm_share(sizes)
     figures += mesa_ratio()  # last: importing mesa changes the multiprocessing start method
     wall = time.perf_counter() - start
     info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
