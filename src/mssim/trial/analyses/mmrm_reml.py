@@ -45,6 +45,11 @@ MAX_ITER = 50
 _HALVINGS = 30
 
 
+def _einsum(subscripts: str, *operands: np.ndarray) -> np.ndarray:
+    """``np.einsum`` with contraction-order optimization (BLAS where it can)."""
+    return np.einsum(subscripts, *operands, optimize=True)
+
+
 @dataclass(frozen=True)
 class Moments:
     """Per-pattern sums of one or many replicates (R replicates, P patterns).
@@ -70,7 +75,7 @@ class Moments:
     def by_visit(self) -> tuple[np.ndarray, np.ndarray]:
         """Per visit: patients observed (R, T) and sum of ``x_i x_i'`` over them (R, T, p, p)."""
         d = self.patterns.astype(np.float64)
-        return self.count @ d, np.einsum("mt,rmkl->rtkl", d, self.xx)
+        return self.count @ d, _einsum("mt,rmkl->rtkl", d, self.xx)
 
 
 def moments(y: np.ndarray, x: np.ndarray, seen: np.ndarray) -> Moments:
@@ -183,20 +188,20 @@ def terms(sigma: np.ndarray, mom: Moments, information: bool = False) -> Terms:
     w = 0.5 * (w + np.swapaxes(w, -1, -2))
     logdet = np.linalg.slogdet(pad)[1]
     s = mom.xx
-    a = np.einsum("rmst,rmkl->rsktl", w, s).reshape(n_rows, t * p, t * p)
+    a = _einsum("rmst,rmkl->rsktl", w, s).reshape(n_rows, t * p, t * p)
     a_inv = np.linalg.inv(a)
     a_inv = 0.5 * (a_inv + np.swapaxes(a_inv, -1, -2))
-    b = np.einsum("rmst,rmkt->rsk", w, mom.xy).reshape(n_rows, t * p)
-    beta_flat = np.einsum("rij,rj->ri", a_inv, b)
+    b = _einsum("rmst,rmkt->rsk", w, mom.xy).reshape(n_rows, t * p)
+    beta_flat = _einsum("rij,rj->ri", a_inv, b)
     beta = beta_flat.reshape(n_rows, t, p)
-    quad = np.einsum("rmst,rmst->r", w, mom.yy) - np.einsum("ri,ri->r", b, beta_flat)
+    quad = _einsum("rmst,rmst->r", w, mom.yy) - _einsum("ri,ri->r", b, beta_flat)
     loglik = -0.5 * ((mom.count * logdet).sum(1) + np.linalg.slogdet(a)[1] + quad)
     # residual sums per pattern: R_m = sum r_i r_i', Q_m = sum x_i r_i'
-    yf = np.einsum("rmks,rtk->rmst", mom.xy, beta)
-    resid = mom.yy - yf - np.swapaxes(yf, -1, -2) + np.einsum("rsk,rmkl,rtl->rmst", beta, s, beta)
-    c_m = np.einsum("rsktl,rmkl->rmst", a_inv.reshape(n_rows, t, p, t, p), s)
+    yf = _einsum("rmks,rtk->rmst", mom.xy, beta)
+    resid = mom.yy - yf - np.swapaxes(yf, -1, -2) + _einsum("rsk,rmkl,rtl->rmst", beta, s, beta)
+    c_m = _einsum("rsktl,rmkl->rmst", a_inv.reshape(n_rows, t, p, t, p), s)
     inner = resid + c_m - mom.count[..., None, None] * pad
-    grad = _contract(0.5 * np.einsum("rmab,rmbc,rmcd->rad", w, inner, w), t)
+    grad = _contract(0.5 * _einsum("rmab,rmbc,rmcd->rad", w, inner, w), t)
     observed = expected = None
     if information:
         observed, expected = _information(w, mom, a_inv, beta, resid, c_m)
@@ -208,7 +213,7 @@ def _wew(w: np.ndarray) -> np.ndarray:
     t = w.shape[-1]
     s, u = vech_index(t)
     ws, wu = w[..., :, s], w[..., :, u]  # (R, P, T, K)
-    out = np.einsum("rmak,rmbk->rmkab", ws, wu)
+    out = _einsum("rmak,rmbk->rmkab", ws, wu)
     out += np.swapaxes(out, -1, -2)
     out[:, :, s == u] *= 0.5
     return out
@@ -234,19 +239,19 @@ def _information(
         return np.swapaxes(np.where(s == u, 0.5, 1.0) * sym[..., s, u], -1, -2)
 
     # tr(P V_j P V_k) = a - 2 b + c
-    a = contract_first(np.einsum("rm,rmkab->rkab", mom.count, wew))
+    a = contract_first(_einsum("rm,rmkab->rkab", mom.count, wew))
     wc = w @ c_m
-    b = contract_first(np.einsum("rmab,rmkbc->rkac", wc, wew))
-    f = np.einsum("rmjst,rmkl->rjsktl", wew, mom.xx).reshape(n_rows, k, t * p, t * p)
+    b = contract_first(_einsum("rmab,rmkbc->rkac", wc, wew))
+    f = _einsum("rmjst,rmkl->rjsktl", wew, mom.xx).reshape(n_rows, k, t * p, t * p)
     af = a_inv[:, None] @ f
-    c = np.einsum("rjab,rkba->rjk", af, af)
+    c = _einsum("rjab,rkba->rjk", af, af)
     trace = a - b - np.swapaxes(b, -1, -2) + c
     # y' P V_j P V_k P y = d - e
     rw = resid @ w
-    d = contract_first(np.einsum("rmkab,rmbc->rkac", wew, rw))
-    q = mom.xy - np.einsum("rmkl,rtl->rmkt", mom.xx, beta)
-    v = np.einsum("rmjts,rmks->rjtk", wew, q).reshape(n_rows, k, t * p)
-    e = np.einsum("rja,rab,rkb->rjk", v, a_inv, v)
+    d = contract_first(_einsum("rmkab,rmbc->rkac", wew, rw))
+    q = mom.xy - _einsum("rmkl,rtl->rmkt", mom.xx, beta)
+    v = _einsum("rmjts,rmks->rjtk", wew, q).reshape(n_rows, k, t * p)
+    e = _einsum("rja,rab,rkb->rjk", v, a_inv, v)
     quad = 0.5 * (d + np.swapaxes(d, -1, -2)) - e
     return -0.5 * trace + quad, 0.5 * trace
 
@@ -257,7 +262,7 @@ def _newton_step(tm: Terms) -> tuple[np.ndarray, np.ndarray]:
     usable = positive_definite(info)
     info = np.where(usable[:, None, None], info, np.eye(info.shape[-1]))
     step = np.linalg.solve(info, tm.grad[..., None])[..., 0]
-    decrement = np.where(usable, np.einsum("rj,rj->r", tm.grad, step), np.nan)
+    decrement = np.where(usable, _einsum("rj,rj->r", tm.grad, step), np.nan)
     return step, decrement
 
 
@@ -268,20 +273,20 @@ def start(mom: Moments) -> np.ndarray:
     """
     d = mom.patterns.astype(np.float64)
     n_t, xx_t = mom.by_visit()
-    xy_t = np.einsum("mt,rmkt->rtk", d, mom.xy)
+    xy_t = _einsum("mt,rmkt->rtk", d, mom.xy)
     with np.errstate(all="ignore"):
         beta = np.linalg.solve(
             np.where(n_t[..., None, None] > 0, xx_t, np.eye(xx_t.shape[-1])), xy_t[..., None]
         )[..., 0]
-        yf = np.einsum("rmks,rtk->rmst", mom.xy, beta)
+        yf = _einsum("rmks,rtk->rmst", mom.xy, beta)
         resid = (
             mom.yy
             - yf
             - np.swapaxes(yf, -1, -2)
-            + np.einsum("rsk,rmkl,rtl->rmst", beta, mom.xx, beta)
+            + _einsum("rsk,rmkl,rtl->rmst", beta, mom.xx, beta)
         )
         both = d[:, :, None] * d[:, None, :]
-        sigma = np.einsum("mst,rmst->rst", both, resid) / np.einsum("mst,rm->rst", both, mom.count)
+        sigma = _einsum("mst,rmst->rst", both, resid) / _einsum("mst,rm->rst", both, mom.count)
     diagonal = np.eye(sigma.shape[-1]) * np.diagonal(sigma, axis1=-2, axis2=-1)[..., None, :]
     return np.where(positive_definite(sigma)[:, None, None], sigma, diagonal)
 
@@ -398,9 +403,9 @@ def satterthwaite(mom: Moments, tm: Terms, contrast: np.ndarray) -> tuple[np.nda
     u = tm.a_inv @ c
     variance = u @ c
     big_u = u.reshape(n_rows, t, p)
-    h = np.einsum("rmab,rbk,rmkl,rcl,rmcd->rad", tm.w, big_u, mom.xx, big_u, tm.w)
+    h = _einsum("rmab,rbk,rmkl,rcl,rmcd->rad", tm.w, big_u, mom.xx, big_u, tm.w)
     g = _contract(h, t)
     usable = positive_definite(tm.observed)
     info = np.where(usable[:, None, None], tm.observed, np.eye(g.shape[-1]))
-    spread = np.einsum("rj,rj->r", g, np.linalg.solve(info, g[..., None])[..., 0])
+    spread = _einsum("rj,rj->r", g, np.linalg.solve(info, g[..., None])[..., 0])
     return variance, np.where(usable, 2 * variance**2 / spread, np.nan)
