@@ -321,3 +321,30 @@ def test_unbiased_and_calibrated_when_dropout_is_missing_at_random():
     # the same criterion detects the completers' bias (about 7 of their MCSE)
     cc_mcse = completers.estimate.std() / np.sqrt(replicates)
     assert abs(completers.estimate.mean() - effect) > 3.5 * cc_mcse
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["trial.extra_visit_weeks=[]"],  # one post-baseline visit (week 12)
+        # every visit seen once the baseline is (LOCF)
+        ["trial.endpoint=mean_post", "trial.extra_visit_weeks=[4, 8]", "trial.missing_data=locf"],
+    ],
+)
+def test_equals_the_ancova_of_the_endpoint_when_no_visit_is_missing(overrides):
+    """With one visit, or complete data, REML is per-visit least squares: the ANCOVA."""
+    from mssim.config.load import load_scenario
+    from mssim.model.engine import simulate
+    from mssim.trial.analyses.analysis import analyse
+    from mssim.trial.data import trial_data
+    from mssim.trial.randomization import randomized, total_patients
+
+    s = load_scenario(None, overrides)
+    n = total_patients(s, 15)
+    trials = randomized(s, simulate(s, [0, 1, 2], n))
+    data = trial_data(s, trials.outcomes, trials.allocation, "fatigue", n)
+    if len(overrides) > 1:
+        assert data.seen.all() and data.endpoint_visits == (1, 2, 3)
+    fits = [analyse(name, data, 0, 1, 0.05) for name in ("mmrm", "ancova")]
+    for field in ("estimate", "se", "ci_low", "ci_high", "p_value", "n_analysed"):
+        np.testing.assert_allclose(*(getattr(f, field) for f in fits), rtol=1e-7)
