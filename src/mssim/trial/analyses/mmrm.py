@@ -67,7 +67,9 @@ def mmrm(
         ``too_few_analysed`` (an arm empty at some visit, or fewer than 4 patients
         there), ``singular_design`` (baseline constant or collinear with arm at some
         visit) and ``fit_failed`` (REML did not converge, or the information of the
-        covariance parameters is singular).
+        covariance parameters is singular; e.g. with monotone dropout and at most 3 + t - 1
+        patients at visit t, whose regression on the earlier visits and the 3
+        covariates then fits exactly and the restricted likelihood is unbounded).
     """
     _check_alpha(alpha)
     seen = np.asarray(seen, bool)
