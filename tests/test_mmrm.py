@@ -281,8 +281,8 @@ def test_type_i_error_and_coverage_on_a_null_scenario_with_4_visits():
     Seed 20261130 gives type I error 0.059 and coverage 0.941 (MCSE 0.0049 at nominal).
     """
     from mssim.config.load import load_scenario
+    from mssim.montecarlo.calibration import NULL_EFFECT
     from mssim.montecarlo.power import estimate
-    from mssim.montecarlo.selfcheck import NULL_EFFECT
 
     s = load_scenario(None, [*NULL_EFFECT, "trial.extra_visit_weeks=[3, 6, 9]"])
     replicates = 2000

@@ -19,11 +19,16 @@ from mssim.trial.analyses.estimates import (
     _runs,
     _wald,
 )
+from mssim.trial.analyses.hypothesis import TWO_SIDED, NullHypothesis
 from mssim.trial.data import TrialData
 
 
 def mann_whitney(
-    outcome: np.ndarray, arm: np.ndarray, observed: np.ndarray, alpha: float = 0.05
+    outcome: np.ndarray,
+    arm: np.ndarray,
+    observed: np.ndarray,
+    alpha: float = 0.05,
+    test: NullHypothesis = TWO_SIDED,
 ) -> Estimates:
     """Mann–Whitney U test with midranks; estimate is the probabilistic index minus 1/2.
 
@@ -42,12 +47,18 @@ def mann_whitney(
         arm: 1/True for the treatment arm, 0/False for the comparator, shape (R, N).
         observed: True for analysed patients, shape (R, N).
         alpha: Two-sided significance level; the CI level is 1 - alpha.
+        test: Two-sided (default) or one-sided superiority (``test.null`` must be 0:
+            a shift margin has no meaning on the probabilistic index). The one-sided
+            p-value equals ``mannwhitneyu(..., alternative="less")`` when a lower
+            outcome is a benefit.
 
     Returns:
         Per-replicate results. Reasons: ``too_few_analysed`` if an arm is empty,
         ``zero_variance`` if all analysed outcomes are tied.
     """
     _check_alpha(alpha)
+    if test.null != 0:
+        raise ValueError("a shift margin has no meaning on the probabilistic index; use null 0")
     outcome, arm, observed = _arrays(outcome, arm, observed)
     treat, comp = _arms(arm, observed)
     mask = treat | comp
@@ -70,8 +81,12 @@ def mann_whitney(
     with np.errstate(all="ignore"):
         u1 = rank_sum - n1 * (n1 + 1) / 2
         sd_u = np.sqrt(n1 * n0 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
-        z = (np.maximum(u1, n1 * n0 - u1) - n1 * n0 / 2 - 0.5) / sd_u
-        p_value = np.minimum(2 * special.ndtr(-z), 1.0)
+        if test.sides == 2:
+            z = (np.maximum(u1, n1 * n0 - u1) - n1 * n0 / 2 - 0.5) / sd_u
+            p_value = np.minimum(2 * special.ndtr(-z), 1.0)
+        else:
+            z = (test.better * (u1 - n1 * n0 / 2) - 0.5) / sd_u
+            p_value = special.ndtr(-z)
         estimate = u1 / (n1 * n0) - 0.5
         se = sd_u / (n1 * n0)
         lo, hi, _ = _wald(estimate, se, np.inf, alpha)
@@ -82,9 +97,11 @@ def mann_whitney(
         return _result(estimate, se, (lo, hi, p_value), n, reason)
 
 
-def _mann_whitney(data: TrialData, treatment: int, comparator: int, alpha: float) -> Estimates:
+def _mann_whitney(
+    data: TrialData, treatment: int, comparator: int, alpha: float, test: NullHypothesis = TWO_SIDED
+) -> Estimates:
     observed, arm = data.contrast(treatment, comparator)
-    return mann_whitney(data.change, arm, observed, alpha)
+    return mann_whitney(data.change, arm, observed, alpha, test)
 
 
 ANALYSES.register(
@@ -93,5 +110,6 @@ ANALYSES.register(
         estimand="probability_index",
         wording="Mann-Whitney U test (probabilistic index)",
         function=_mann_whitney,
+        hypotheses=("two_sided", "superiority"),
     )
 )
