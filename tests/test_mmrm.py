@@ -386,3 +386,22 @@ def test_six_visits_complete_data_closed_form_and_derivatives():
     np.testing.assert_allclose(tm.grad, grad, atol=1e-6 * np.abs(tm.grad).max())
     fitted, converged = mmrm_reml.fit(mom)
     assert converged.all() and np.abs(mmrm_reml.terms(fitted, mom).grad).max() < 1e-4
+
+
+def test_one_sided_tests_shift_the_t_statistic_on_the_same_df():
+    """Complete data (df = n - 3): superiority and non-inferiority p-values in closed form."""
+    from mssim.trial.analyses.hypothesis import NullHypothesis
+
+    change, baseline, arm, _ = dataset(23, 30)
+    seen = np.ones(change.shape, bool)
+    design = np.column_stack([np.ones(30), arm, baseline])
+    coef, rss, *_ = np.linalg.lstsq(design, change[:, 3], rcond=None)
+    se = np.sqrt(rss[0] / 27 * np.linalg.inv(design.T @ design)[1, 1])
+    margin = 0.4
+    for test, t in (
+        (NullHypothesis(sides=1, better=-1), coef[1] / se),
+        (NullHypothesis(sides=1, null=margin, better=-1), (coef[1] - margin) / se),
+    ):
+        res = mmrm(change, baseline, arm, seen, [3], test=test)
+        # lower t is better (fewer symptoms): p = P(T_27 < t)
+        np.testing.assert_allclose(res.p_value[0], special.stdtr(27, t), rtol=1e-6)

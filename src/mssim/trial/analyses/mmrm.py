@@ -19,6 +19,7 @@ from mssim.trial.analyses.estimates import (
     _result,
     _wald,
 )
+from mssim.trial.analyses.hypothesis import HYPOTHESES, TWO_SIDED, NullHypothesis
 from mssim.trial.data import TrialData
 
 # Replicates fitted together: bounds the per-pattern work arrays (a few MB per replicate
@@ -34,6 +35,7 @@ def mmrm(
     visits: list[int],
     alpha: float = 0.05,
     max_iter: int = mmrm_reml.MAX_ITER,
+    test: NullHypothesis = TWO_SIDED,
 ) -> Estimates:
     """MMRM of the change from baseline at every post-baseline visit.
 
@@ -61,6 +63,9 @@ def mmrm(
         alpha: Two-sided significance level; the CI level is 1 - alpha.
         max_iter: Newton iterations of the batched fit before a replicate is refitted
             on its own.
+        test: The hypothesis tested; default two-sided (see
+            :mod:`mssim.trial.analyses.hypothesis`): the t statistic shifted to the null
+            value, on the same Satterthwaite df.
 
     Returns:
         One entry per replicate; ``n_analysed`` counts patients. Reasons:
@@ -117,7 +122,7 @@ def mmrm(
         se = np.sqrt(variance)
         failed = (reason == OK) & ~(np.isfinite(se) & (se > 0) & np.isfinite(df) & (df > 0))
         reason = np.where(failed, FIT_FAILED, reason).astype(np.int8)
-        return _result(estimate, se, _wald(estimate, se, df, alpha), n, reason)
+        return _result(estimate, se, _wald(estimate, se, df, alpha, test), n, reason)
 
 
 def visit_data(
@@ -140,9 +145,11 @@ def visit_data(
     return change, data.regimen == treatment, seen, [v - 1 for v in data.endpoint_visits]
 
 
-def _mmrm(data: TrialData, treatment: int, comparator: int, alpha: float) -> Estimates:
+def _mmrm(
+    data: TrialData, treatment: int, comparator: int, alpha: float, test: NullHypothesis = TWO_SIDED
+) -> Estimates:
     change, arm, seen, visits = visit_data(data, treatment, comparator)
-    return mmrm(change, data.baseline, arm, seen, visits, alpha)
+    return mmrm(change, data.baseline, arm, seen, visits, alpha, test=test)
 
 
 ANALYSES.register(
@@ -152,5 +159,6 @@ ANALYSES.register(
         wording="mixed model for repeated measures of the change from baseline (arm and "
         "baseline by visit, unstructured covariance, REML, Satterthwaite df)",
         function=_mmrm,
+        hypotheses=HYPOTHESES,
     )
 )
