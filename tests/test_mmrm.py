@@ -226,13 +226,13 @@ def test_degenerate_trials_are_named_not_raised():
     apart[:, 1] = np.arange(30) >= 15
     apart[:, 2:] = True
     res = mmrm(
-        np.stack([change] * 4),
-        np.stack([baseline, baseline, collinear, baseline]),
-        np.stack([arm] * 4),
-        np.stack([seen, no_treated_late, seen, apart]),
+        np.stack([change, change, change, change, 0 * change]),  # the last fits exactly
+        np.stack([baseline, baseline, collinear, baseline, baseline]),
+        np.stack([arm] * 5),
+        np.stack([seen, no_treated_late, seen, apart, seen]),
         [3],
     )
-    assert res.reason.tolist() == [0, 1, 3, 5]
+    assert res.reason.tolist() == [0, 1, 3, 5, 5]
     assert np.isnan(res.estimate[1:]).all() and np.isfinite(res.estimate[0])
 
 

@@ -114,6 +114,8 @@ def mmrm(
                 continue
             sub = mom.take(block)
             sigma, converged = mmrm_reml.fit(sub, max_iter)
+            # unconverged fits (possibly a singular Sigma) are blanked below
+            sigma = np.where(converged[:, None, None], sigma, np.eye(t))
             tm = mmrm_reml.terms(sigma, sub, information=True)
             v, d = mmrm_reml.satterthwaite(sub, tm, contrast)
             estimate[block] = np.einsum("rtk,tk->r", tm.beta, contrast)
