@@ -16,7 +16,9 @@ Figures (see RESULTS.md for the targets):
 6. a power curve with common random numbers against one run per sample size;
 7. the per-trial cost of every registered Monte Carlo analysis as a share of the
    simulation cost of the same trials;
-8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated).
+8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated);
+9. the MMRM of 1,000 trials of 100 per arm with 4 post-baseline visits, as a share
+   of the simulation cost of the same trials (figure 7's timing).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,7 @@ class Sizes:
     analysis_replicates: int = 500  # the ratio is scale-free; scaled to 10,000 in the output
     analysis_n_per_arm: int = 100
     curve_replicates: int = 10000
+    mmrm_replicates: int = 1000
 
 
 QUICK = Sizes(
@@ -82,6 +85,7 @@ QUICK = Sizes(
     memory_replicates=(100, 400),
     crn_replicates=20,
     analysis_replicates=100,
+    mmrm_replicates=100,
 )
 
 
@@ -605,6 +609,23 @@ def _analysis_costs(
     ]
 
 
+# ---- 9. MMRM at 4 visits --------------------------------------------------------
+
+# Visits at weeks 3, 6 and 9 before the primary visit (week 12)
+MMRM_VISITS = ("trial.extra_visit_weeks=[3, 6, 9]",)
+
+
+def mmrm_cost(sizes: Sizes) -> list[Figure]:
+    """Figure 9: the MMRM of many trials with 4 post-baseline visits, timed as figure 7."""
+    kind = calibration.TRIALS[0]  # parallel
+    scenario = load_scenario(None, [*kind.alternative, *MMRM_VISITS])
+    name = f"{kind.name}, 4 post-baseline visits"
+    figures = _analysis_costs(
+        name, scenario, ["mmrm"], [], replace(sizes, analysis_replicates=sizes.mmrm_replicates)
+    )
+    return [replace(f, name=f"9. {f.name[3:]}") for f in figures]
+
+
 # ---- record -----------------------------------------------------------------------
 
 
@@ -653,6 +674,7 @@ def main() -> None:
     figures += peak_memory(scenario, sizes)
     figures += crn(scenario, sizes)
     figures += analysis_share(sizes)
+    figures += mmrm_cost(sizes)
     figures += mesa_ratio()  # last: importing mesa changes the multiprocessing start method
     wall = time.perf_counter() - start
     info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
