@@ -7,15 +7,18 @@ the missing-data rule; the design says how visits become the endpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mssim.config.scenario import Scenario
-from mssim.model.outcomes import Outcomes
 from mssim.registry import DESIGNS
 from mssim.trial.estimands import relapsed_by
 from mssim.trial.grid import GRID_TOL, grid_steps, on_grid, summary_grid
 from mssim.trial.missing import bocf, locf
+
+if TYPE_CHECKING:  # the engine (numba) is not imported to validate a scenario
+    from mssim.model.outcomes import Outcomes
 
 
 @dataclass(frozen=True)
