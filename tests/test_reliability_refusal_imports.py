@@ -28,7 +28,7 @@ print(json.dumps({"status": status, "loaded": loaded}))
         ["run", "--set", "trial.analysis=no_such_analysis"],
         ["run", "--set", "arms.acupuncture.start_day=1000000000"],
         ["run", "--analysis", "welch", "--analysis", "welch"],
-        ["run", "--analysis", "mmrm"],
+        ["run", "--analysis", "crossover"],
         ["run", "--set", "trial.design=crossover", "--analysis", "responder"],
         ["run", "--target", "1.5"],
         ["run", "--replicates", "10000000"],

@@ -42,7 +42,7 @@ def analyses_for(scenario: Scenario, single_trial: bool = False) -> list[str]:
 
     Args:
         scenario: The scenario.
-        single_trial: Include analyses too slow for Monte Carlo (the mixed model).
+        single_trial: Include analyses too slow for Monte Carlo (``monte_carlo=False``).
     """
     trial = scenario.trial
     return [
