@@ -21,7 +21,7 @@ Figures (see RESULTS.md for the targets):
    core each (skipped, saying so, without R or Mediana);
 10. memory per replicate in a chunk (``tracemalloc``), with the preflight estimate;
 11. the MMRM of 1,000 trials of 100 per arm with 4 post-baseline visits, as a share
-    of the simulation cost of the same trials (figure 7's timing).;
+    of the simulation cost of the same trials (figure 7's timing);
 12. a group-sequential run (``scenarios/group_sequential.toml``) against the fixed
     parallel design with the same maximum n.
 """
