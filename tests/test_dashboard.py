@@ -150,14 +150,40 @@ def test_page_reacts_to_controls_and_runs_many_trials(monkeypatch):
     for css_class in ("mssim-power", "mssim-type-s", "mssim-exaggeration"):
         rc.find(v.Html, class_=css_class).wait_for(timeout=60)
     assert re.fullmatch(r"Power: \d\.\d{3} \(MCSE \d\.\d{3}\)", _text(rc, "mssim-power"))
-    assert _text(rc, "mssim-type-s").startswith("Type S: ")
-    assert _text(rc, "mssim-exaggeration").startswith("Exaggeration: ")
+    mcse = r"(\d\.\d+|n/a) \(MCSE (\d\.\d+|n/a)\)"
+    assert re.fullmatch(f"Type S: {mcse}", _text(rc, "mssim-type-s"))
+    assert re.fullmatch(f"Exaggeration: {mcse}", _text(rc, "mssim-exaggeration"))
     rc.find(v.Alert).assert_empty()  # no error or stale-result box
 
     _slider(rc, "Patients per arm").v_model = 12
     alert = rc.find(v.Alert).wait_for(timeout=30)
     assert "earlier settings" in alert.widget.children[0]
     rc.close()
+
+
+def test_new_trial_draws_another_trial_with_the_next_seed(monkeypatch):
+    monkeypatch.delenv(dashboard.ENV_SCENARIO, raising=False)
+    _, rc = solara.render(dashboard.Page(), handle_error=False)
+    before, seed = _text(rc, "mssim-estimate"), load_scenario().seed
+    assert _text(rc, "mssim-seed") == f"Root seed {seed}"
+    rc.find(v.Btn, children=["New trial"]).widget.click()
+    rc.find(v.Html, class_="mssim-seed").assert_wait(
+        lambda w: w.children[0] == f"Root seed {seed + 1}", timeout=30
+    )
+    rc.find(v.Html, class_="mssim-estimate").assert_wait(
+        lambda w: w.children[0] != before, timeout=30
+    )
+    rc.close()
+
+
+def test_the_exported_toml_is_the_trial_the_page_shows(base, settings, tmp_path):
+    """The scenario TOML the page exports loads back to the scenario it ran."""
+    from mssim.config.load import to_toml
+
+    shown = dashboard.reproducible(dashboard.build_scenario(base, settings), 12, base.seed + 3)
+    assert (shown.trial.n_per_arm, shown.power.n_per_arm, shown.seed) == (12, [12], base.seed + 3)
+    (tmp_path / "scenario.toml").write_text(to_toml(shown))
+    assert load_scenario(tmp_path / "scenario.toml") == shown
 
 
 # ---- the page in headless Chromium ----------------------------------------------------------
