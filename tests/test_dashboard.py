@@ -259,7 +259,9 @@ def test_dashboard_in_chromium(browser, server):
     page.get_by_role("button", name="Run 1,000 trials").click()
     expect(page.locator(".mssim-power")).to_contain_text("Power:", timeout=120_000)
     expect(page.locator(".mssim-exaggeration")).to_contain_text("Exaggeration:")
-    expect(page.locator(".v-card img")).to_have_count(3)  # trajectories, CI, histogram
+    expect(page.locator(".mssim-type-s")).to_contain_text("MCSE")
+    # trajectories, CI, histogram (the literature lab's tab is not shown)
+    expect(page.locator(".v-window-item--active .v-card img")).to_have_count(3)
     assert page.locator(".v-alert").count() == 0, "an error or warning box is shown"
     assert "Traceback" not in page.inner_text("body")
 
@@ -271,3 +273,35 @@ def test_dashboard_in_chromium(browser, server):
     page.screenshot(path=str(shot))
     page.screenshot(path="/tmp/mssim-dashboard.png")
     assert shot.stat().st_size > 10_000
+
+    # New trial: another seed, another estimate
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    shown, seed = (
+        estimate_text.inner_text(),
+        load_scenario(ROOT / "scenarios" / "default.toml").seed,
+    )
+    expect(page.locator(".mssim-seed")).to_have_text(f"Root seed {seed}")
+    page.get_by_role("button", name="New trial").click()
+    expect(page.locator(".mssim-seed")).to_have_text(f"Root seed {seed + 1}", timeout=30_000)
+    expect(estimate_text).not_to_have_text(shown, timeout=30_000)
+
+    # Literature lab: the publication slider moves the pooled published estimate
+    page.get_by_role("tab", name="Literature lab").click()
+    published = page.locator(".mssim-lab-published")
+    expect(published).to_contain_text("Pooled published (", timeout=90_000)
+    before_pool = published.inner_text()
+    lab_slider = page.get_by_role("slider", name=re.compile(r"^Non-significant published"))
+    lab_slider.focus()
+    for _ in range(4):  # +0.05 each
+        lab_slider.press("ArrowRight")
+    expect(page.get_by_text("Non-significant published: 40%")).to_be_visible(timeout=30_000)
+    expect(published).not_to_have_text(before_pool, timeout=30_000)
+    assert "Traceback" not in page.inner_text("body")
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "literature_lab.png"))
+    page.screenshot(path="/tmp/mssim-literature-lab.png")
+    active = page.locator(".v-window-item--active")
+    active.get_by_role("button", name=re.compile("^Reproduce")).click()
+    expect(active.locator(".mssim-command")).to_contain_text("--p-nonsignificant 0.4")
+    expect(active.locator(".mssim-toml")).to_contain_text("seed = ")

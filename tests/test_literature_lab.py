@@ -47,7 +47,9 @@ def test_the_publication_slider_moves_the_pooled_published_estimate(base):
     before, every = _text(rc, "mssim-lab-published"), _text(rc, "mssim-lab-all")
     assert before.startswith("Pooled published (") and every.startswith("Pooled all (40 trials)")
     assert "--p-nonsignificant 0.2" in _text(rc, "mssim-command")
-    (slider,) = [w for w in rc.find(v.Slider).widgets if w.label.startswith("Chance a non-sig")]
+    (slider,) = [
+        w for w in rc.find(v.Slider).widgets if w.label.startswith("Non-significant published")
+    ]
     slider.v_model = 1.0  # every trial published: the published pool is the pool of all
     rc.find(v.Html, class_="mssim-lab-published").assert_wait(
         lambda w: w.children[0] != before, timeout=30

@@ -111,22 +111,19 @@ def LiteratureLab(scenario: Scenario) -> None:
     solara.Markdown(EXPLANATION)
     with solara.Columns([1, 3]):
         with solara.Card("How results reach print"):
-            solara.SliderFloat(
-                f"Chance a non-significant trial is published: {s.p_nonsignificant:.0%}",
-                s.p_nonsignificant,
-                min=0.0,
-                max=1.0,
-                step=0.05,
-                on_value=setter("p_nonsignificant"),
-            )
-            solara.SliderFloat(
-                f"Share of open-label trials: {s.open_label_share:.0%}",
-                s.open_label_share,
-                min=0.0,
-                max=1.0,
-                step=0.05,
-                on_value=setter("open_label_share"),
-            )
+            for label, name in (
+                ("Non-significant published", "p_nonsignificant"),
+                ("Open-label share", "open_label_share"),
+            ):
+                value = getattr(s, name)
+                solara.SliderFloat(
+                    f"{label}: {value:.0%}",
+                    value,
+                    min=0.0,
+                    max=1.0,
+                    step=0.05,
+                    on_value=setter(name),
+                )
             solara.Switch(
                 label="Outcome switching",
                 value=s.outcome_switching,
@@ -146,7 +143,9 @@ def LiteratureLab(scenario: Scenario) -> None:
                     f"Pooled all ({every.k} trials): {every.estimate:+.2f} {units}",
                     classes=["mssim-lab-all"],
                 )
-            solara.Preformatted(story(field), class_="mssim-lab-story")
+            solara.Preformatted(
+                story(field), class_="mssim-lab-story", style_="white-space: pre-wrap"
+            )
             for figure in figures:
                 solara.FigureMatplotlib(figure, dependencies=[field])
             Reproduce(scenario, lab_command(s))
