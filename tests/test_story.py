@@ -133,3 +133,11 @@ def test_meta_has_each_subset_pooled_from_its_own_studies(subset):
     pooled = field.pooled(subset)
     assert pooled.k == chosen.sum()
     assert pooled.estimate == pytest.approx(float((y / (v + tau2)).sum() / (1 / (v + tau2)).sum()))
+
+
+def test_a_shift_that_rounds_to_zero_claims_no_direction():
+    from mssim.outputs.story import _shift
+
+    assert _shift(-0.004) == "no shift at two decimals"
+    assert _shift(-0.006) == "a shift of -0.01 toward larger benefits"
+    assert _shift(0.02) == "a shift of +0.02 toward smaller benefits"

@@ -44,8 +44,8 @@ def _times_truth(field: Field, estimate: float) -> str:
 
 def _shift(difference: float) -> str:
     """A signed difference of pooled estimates in words (benefits are negative)."""
-    if difference == 0.0:
-        return "no shift"
+    if round(difference, 2) == 0.0:
+        return "no shift at two decimals"
     toward = "larger" if difference < 0 else "smaller"
     return f"a shift of {difference:+.2f} toward {toward} benefits"
 
