@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import typing
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from mssim.config.sources import (
     provenance_table,
     source_of,
 )
+from mssim.montecarlo.sample_size import ABOVE, AT_OR_BELOW, Headline
 from mssim.outputs.report import Folder, render, write_report
 from mssim.registry import INTERVENTIONS
 
@@ -133,26 +135,31 @@ def test_assumption_rows_are_highlighted(run_folder):
 def test_sample_size_answer_is_reported(run_folder, tmp_path):
     folder = tmp_path / "solved"
     shutil.copytree(run_folder, folder)
-    answer = {
-        "target": 0.8,
-        "n_per_arm": 131,
-        "n_low": 122,
-        "n_high": 140,
-        "power": 0.801,
-        "power_mcse": 0.009,
-        "replicates": 1600,
-    }
-    (folder / "sample_size.json").write_text(json.dumps(answer))
-    text = "".join(parse(write_report(folder)).text)
-    assert "131" in text
-    assert "122 to 140" in text
-    assert "1600 replicate trials" in text
-    # the upper end not reached in the range examined
-    (folder / "sample_size.json").write_text(
-        json.dumps(answer | {"n_high": None, "n_examined": 171})
+    inside = Headline(
+        0.8, 131, None, (100, 171), 122, 140, 262, 235.4, 0.801, 0.009, 1600, "Found by search."
     )
+    (folder / "sample_size.json").write_text(json.dumps(inside.as_dict()))
+    page = parse(write_report(folder))
+    text = "".join(page.text)
+    top = text.index("Sample size for 80% power")
+    assert top < text.index("Contrast acupuncture - sham")  # the first box of the page
+    assert "n per arm 131" in text and "total N to randomize 262" in text
+    assert "expected number analysed 235" in text
+    assert "122 to 140" in text and "1600 replicate trials" in text
+    assert "Found by search." in text
+    # the upper end not reached in the range examined
+    open_end = replace(inside, n_high=None)
+    (folder / "sample_size.json").write_text(json.dumps(open_end.as_dict()))
+    assert "122 to > 171" in "".join(parse(write_report(folder)).text)
+    # an answer at the smallest n examined is a bound, not a point
+    below = replace(inside, n_per_arm=100, edge=AT_OR_BELOW, n_low=100, n_high=100)
+    (folder / "sample_size.json").write_text(json.dumps(below.as_dict()))
     text = "".join(parse(write_report(folder)).text)
-    assert "122 to more than 171" in text
+    assert "n per arm <= 100" in text and "at most that" in text
+    above = replace(inside, n_per_arm=None, edge=ABOVE, n_high=None, total_n=None)
+    (folder / "sample_size.json").write_text(json.dumps(above.as_dict()))
+    text = "".join(parse(write_report(folder)).text)
+    assert "n per arm > 171" in text and "lower bound, not an answer" in text
 
 
 def test_text_from_the_folder_is_escaped(tmp_path):

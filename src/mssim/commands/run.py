@@ -1,9 +1,12 @@
 """``mssim run``: a Monte Carlo run written to a results folder.
 
 The folder holds ``power.csv`` (operating characteristics with MCSE),
-``power.png``, ``manifest.json``, ``report.html`` and, with ``--solve-n``,
-``sample_size.json`` and ``sample_size.csv``. Chunks are checkpointed under ``chunks/`` so the same
-command resumes an interrupted run.
+``power.png``, ``estimates.parquet`` (every replicate trial's result),
+``sample_size.json`` (the one sample-size answer, :class:`~mssim.montecarlo.sample_size.Headline`),
+``matched_null.json`` and ``matched_null.csv`` (type I error under the scenario's
+own null, same random numbers), ``manifest.json``, ``report.html`` and, with
+``--solve-n``, ``sample_size.csv`` (the search's power curve). Chunks are
+checkpointed under ``chunks/`` so the same command resumes an interrupted run.
 """
 
 from __future__ import annotations
@@ -25,9 +28,15 @@ from mssim.config import sizes
 from mssim.config.load import with_options
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
+from mssim.montecarlo.matched_null import matched_null
 from mssim.montecarlo.parallel import run_key
 from mssim.montecarlo.power import check_analyses, estimate
-from mssim.montecarlo.sample_size import SampleSize, solve_n
+from mssim.montecarlo.sample_size import (
+    headline_from_curve,
+    headline_from_search,
+    primary_curve,
+    solve_n,
+)
 from mssim.outputs.figures.power import power_curve
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
@@ -130,7 +139,7 @@ def run_power(
         reps,
         scenario.power.n_per_arm,
         len(methods),
-        1,
+        2,  # the run and its matched null
         chunk_size,
         workers,
         max_memory,
@@ -165,37 +174,33 @@ def run_power(
     prov = Provenance(scenario)
     run = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress}
     amounts = {"replicates": replicates, "chunk_size": chunk_size}
-    frame = estimate(scenario, analyses=methods, out=out, **amounts, **run)
+    frame = estimate(
+        scenario, analyses=methods, out=out, estimates=out / "estimates.parquet", **amounts, **run
+    )
     figure = power_curve(frame, target=scenario.power.target)
-    answer = solve_n(scenario, **amounts, **run) if solve else None
+    if solve:
+        search = solve_n(scenario, **amounts, **run)
+        write_table(search.curve, out / "sample_size.csv")
+        headline = headline_from_search(scenario, search)
+    else:
+        headline = headline_from_curve(scenario, primary_curve(frame), scenario.power.target)
+    null_sizes = set(scenario.power.n_per_arm) | {headline.n_per_arm or headline.n_examined[1]}
+    null = matched_null(
+        scenario, sorted(null_sizes), int(frame.replicates.iloc[0]), methods[0], **run
+    )
     print_table(frame)
     write_table(frame, out / "power.csv")
     write_figure(figure, out / "power.png")
+    write_table(null.curve, out / "matched_null.csv")
     prov.extra["replicates"] = int(frame.replicates.iloc[0])
-    if answer is not None:
-        write_table(answer.curve, out / "sample_size.csv")
-        atomic_write_bytes(
-            out / "sample_size.json", json.dumps(sample_size_dict(answer), indent=2).encode()
-        )
-        print_sample_size(answer)
-        prov.extra["sample_size"] = sample_size_dict(answer)
+    for name, data in (("sample_size", headline.as_dict()), ("matched_null", null.as_dict())):
+        atomic_write_bytes(out / f"{name}.json", json.dumps(data, indent=2).encode())
+        prov.extra[name] = data
+    print(f"\n{headline.sentence()}")
+    print(null.sentence(headline.n_per_arm or headline.n_examined[1], scenario.trial.alpha))
     prov.write(out)
     write_report(out)
     return out
-
-
-def sample_size_dict(answer: SampleSize) -> dict[str, object]:
-    """The sample-size answer as plain data (``n_high`` None: above ``n_examined``)."""
-    return {
-        "target": answer.target,
-        "n_per_arm": answer.n_per_arm,
-        "n_low": answer.n_low,
-        "n_high": answer.n_high,
-        "n_examined": int(answer.curve.n_per_arm.max()),
-        "power": answer.power,
-        "power_mcse": answer.power_mcse,
-        "replicates": answer.replicates,
-    }
 
 
 def print_table(frame: pd.DataFrame) -> None:
@@ -208,18 +213,4 @@ def print_table(frame: pd.DataFrame) -> None:
     print(
         f"\n{reps} replicate trials per design point; power MCSE at most {worst:.3f}. "
         "Effects are treatment minus comparator (negative = fewer symptoms)."
-    )
-
-
-def print_sample_size(answer: SampleSize) -> None:
-    """Print the sample-size answer with its Monte Carlo interval."""
-    if answer.n_per_arm is None:
-        print(f"\nNo n per arm up to the search limit reaches power {answer.target:.2f}.")
-        return
-    top = int(answer.curve.n_per_arm.max())
-    high = answer.n_high if answer.n_high is not None else f"more than {top}"
-    print(
-        f"\nSmallest n per arm with power >= {answer.target:.2f}: {answer.n_per_arm} "
-        f"(power {answer.power:.3f} ± {answer.power_mcse:.3f} MCSE, {answer.replicates} "
-        f"replicates); Monte Carlo interval {answer.n_low} to {high}."
     )

@@ -30,6 +30,7 @@ from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.model.engine import simulate
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
+from mssim.montecarlo.replicates import write_estimates
 from mssim.registry import ANALYSES, loaded_plugins
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.data import trial_data
@@ -342,6 +343,7 @@ def estimate(
     out: Path | str | None = None,
     scheduler: str | None = None,
     progress: bool | None = None,
+    estimates: Path | None = None,
 ) -> pd.DataFrame:
     """Estimate operating characteristics by Monte Carlo.
 
@@ -359,6 +361,9 @@ def estimate(
         out: Folder for checkpoints (resume after an interrupt), or None.
         scheduler: Dask scheduler address for ``backend="dask"``.
         progress: Progress bar; None = only on a terminal.
+        estimates: Also write every replicate's estimate, SE, p-value and
+            decision to this Parquet file
+            (:func:`mssim.montecarlo.replicates.write_estimates`), or None.
 
     Returns:
         One row per (analysis, endpoint, contrast, n_per_arm) with power,
@@ -393,4 +398,6 @@ def estimate(
         progress=progress,
     )
     stats = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+    if estimates is not None:
+        write_estimates(scenario, n_values, methods, stats, estimates)
     return summarize(scenario, n_values, methods, stats)

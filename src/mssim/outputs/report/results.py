@@ -17,7 +17,7 @@ from mssim.outputs.report.html import (
     section,
     setting_text,
 )
-from mssim.outputs.report.sample_size import interval_text
+from mssim.outputs.report.sample_size import headline_box
 from mssim.trial.estimands import EFFECT_MEASURES
 
 
@@ -48,7 +48,7 @@ def units_of(found: Folder, row: pd.Series) -> str:
 
 
 def summary_box(found: Folder) -> str:
-    """The box at the top: the contrast, power at the largest n, the sample-size answer."""
+    """The boxes at the top: the sample-size answer, then the contrast and the power."""
     results = found.results
     if results is None:
         return ""
@@ -80,13 +80,7 @@ def summary_box(found: Folder) -> str:
             f"<b>{int(largest.n_per_arm.iloc[0])}</b> per arm, power ranges from "
             f"<b>{largest.power.min():.0%}</b> to <b>{largest.power.max():.0%}</b>.</p>"
         )
-    if found.sample_size and found.sample_size.get("n_per_arm") is not None:
-        answer = found.sample_size
-        lines.append(
-            f"<p>Smallest n per arm for {answer['target']:.0%} power: "
-            f"<b>{answer['n_per_arm']}</b> (Monte Carlo interval {interval_text(answer)}).</p>"
-        )
-    return '<div class="box">' + "".join(lines) + "</div>"
+    return headline_box(found.sample_size) + '<div class="box">' + "".join(lines) + "</div>"
 
 
 def design_section(found: Folder) -> str:
@@ -172,7 +166,7 @@ def monte_carlo_section(found: Folder) -> str:
         + ". The MCSE of a power p from R trials is sqrt(p(1 - p)/R); it is largest near "
         "50%. Halving it takes four times the replicates.</p>"
     )
-    if found.sample_size:
+    if found.sample_size and found.sample_curve is not None:
         text += (
             f"<p>The sample-size search used {found.sample_size['replicates']} replicate trials "
             "per n near the answer.</p>"
