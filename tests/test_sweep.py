@@ -232,3 +232,14 @@ def test_interrupted_sweep_command_says_how_to_resume(monkeypatch, capsys):
     with pytest.raises(KeyboardInterrupt):
         sweep_command(None, [], ["dropout.rate=0.1,0.2"], None, 10, 1, "threads", None)
     assert "add --out results/default/sweep-" in capsys.readouterr().err
+
+
+def test_sweep_takes_a_seed(tmp_path, cli):
+    args = ["--grid", f"{EFFECT}=0.2,0.4", "--replicates", 5, "--set", "power.n_per_arm=[10]"]
+    status, _, err = cli("sweep", *args, "--seed", 7, "--out", tmp_path / "a")
+    assert status == 0, err
+    assert json.loads((tmp_path / "a" / "manifest.json").read_text())["seed"] == 7
+    cli("sweep", *args, "--out", tmp_path / "b")
+    seeded = pd.read_csv(tmp_path / "a" / "sweep.csv")
+    default = pd.read_csv(tmp_path / "b" / "sweep.csv")
+    assert not np.allclose(seeded.mean_estimate, default.mean_estimate)  # other random numbers

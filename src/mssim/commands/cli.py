@@ -205,7 +205,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Operating characteristics over a grid of scenario fields."""
-    scenario = with_options(_load(args), replicates=args.replicates)
+    scenario = with_options(_load(args), seed=args.seed, replicates=args.replicates)
     # cells counted from the text (parse_grid, which checks it, loads the engine)
     counts = [len(text.partition("=")[2].split(",")) for text in args.grid]
     cells = args.lhs if args.lhs is not None else math.prod(counts)
@@ -225,6 +225,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         max_memory=args.max_memory,
         force_jobs=args.force_jobs,
         max_hours=args.max_hours,
+        seed=args.seed,
     )
     print(f"\nresults in {out}/")
     return 0
@@ -392,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--replicates", type=_positive, default=None, help="trials per design point and cell"
     )
+    p.add_argument("--seed", type=_non_negative, default=None, help="root seed of every cell")
     p.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
     p.add_argument(
         "--backend",

@@ -76,6 +76,7 @@ def sweep_command(
     max_memory: int | None = None,
     force_jobs: bool = False,
     max_hours: float | None = None,
+    seed: int | None = None,
 ) -> Path:
     """``mssim sweep``: run a sweep into a folder and print a summary.
 
@@ -91,11 +92,12 @@ def sweep_command(
         max_memory: Memory the sweep may use (bytes); default: what is available.
         force_jobs: Allow more workers than cores.
         max_hours: Longest sweep accepted (default 24 hours).
+        seed: Root seed of every cell (default the scenario's).
 
     Returns:
         The sweep folder.
     """
-    scenario = with_options(load_scenario(file, overrides), replicates=replicates)
+    scenario = with_options(load_scenario(file, overrides), seed=seed, replicates=replicates)
     grid = check_grid(parse_grid(grid_args))
     n_jobs = sizes.check_jobs(n_jobs, force_jobs)
     cells = lhs if lhs is not None else math.prod(len(values) for values in grid.values())
