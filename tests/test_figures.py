@@ -292,6 +292,21 @@ def test_error_rates_all_nan_is_labelled(power_frame):
     assert not any("no significant results" in t.get_text() for t in fig.axes[1].texts)
 
 
+def test_error_rates_all_zero_type_s_is_not_an_empty_panel(power_frame, tmp_path):
+    frame = power_frame.assign(type_s=0.0, type_s_mcse=0.0)
+    fig = error_rates(frame)
+    ax_s = fig.axes[0]
+    (note,) = [t for t in ax_s.texts if t.get_gid() == "type-s-all-zero"]
+    assert "wrong sign" in note.get_text()
+    low, high = ax_s.get_ylim()
+    assert low < 0.0 < high  # the points sit inside the frame, not on its edge
+    _render(fig, tmp_path, "error_rates_all_zero")
+    # a panel with some wrong signs keeps its plain axis from 0
+    mixed = error_rates(power_frame.assign(type_s=0.02, type_s_mcse=0.01))
+    assert mixed.axes[0].get_ylim()[0] == 0.0
+    assert not [t for t in mixed.axes[0].texts if t.get_gid() == "type-s-all-zero"]
+
+
 # ---------------------------------------------------------------- estimate distribution
 
 

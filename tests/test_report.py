@@ -41,6 +41,7 @@ from mssim.registry import INTERVENTIONS
 PNG = b"\x89PNG\r\n\x1a\n"
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.toml"))
 SECTIONS = (
+    "committee",
     "scenario",
     "sources",
     "design",
@@ -222,6 +223,40 @@ def test_report_renders_in_headless_chromium(run_folder, browser):
     assert images and all(images)
     assert heading.startswith("mssim report")
     assert Path("/tmp/mssim_report.png").read_bytes().startswith(PNG)
+    assert_no_empty_figure(page)
+
+
+def assert_no_empty_figure(page) -> None:
+    """Every figure the browser shows draws something: many colours, not a bare frame."""
+    sources = page.evaluate("Array.from(document.images).map(i => i.src)")
+    for src in sources:
+        image = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+        assert len(colours) > 50, "an empty figure"
+
+
+@pytest.mark.browser
+def test_sensitivity_added_to_a_run_renders_in_chromium(run_folder, browser, tmp_path, cli):
+    folder = tmp_path / "run"
+    shutil.copytree(run_folder, folder)
+    fields = ["arms.acupuncture.specific_effect", "symptoms.fatigue.day_sd"]
+    args = [a for f in fields for a in ("--field", f)]
+    status, _, err = cli(
+        "sensitivity", "--set", "power.n_per_arm=[20,40]", "--set", "power.chunk_size=15",
+        *args, "--replicates", 20, "--trajectories", 2, "--run", folder,
+    )  # fmt: skip
+    assert status == 0, err
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto((folder / "report.html").resolve().as_uri())
+    ids = page.evaluate("Array.from(document.querySelectorAll('section')).map(s => s.id)")
+    assert {"committee", "sensitivity", "sources"} <= set(ids)
+    committee = page.inner_text("#committee")
+    assert "Type I error" in committee and "Assumptions that matter most" in committee
+    assert fields[0] in committee
+    # assumptions grouped by topic, the most influential topic first
+    first_topic = page.inner_text("#sources details summary")
+    assert first_topic.startswith("arms.acupuncture") or first_topic.startswith("symptoms.fatigue")
+    assert_no_empty_figure(page)
 
 
 # ---------------------------------------------------------------- sources

@@ -201,49 +201,35 @@ class _CellTask:
 
     It carries the base scenario and the cells' overrides rather than every
     cell's Scenario, so each task pickles small however many cells there are.
+    Each cell is analysed with its own ``trial.analysis`` (a swept field too).
     """
 
-    def __init__(
-        self, base: Scenario, points: list[Point], n_values: list[int], methods: list[str]
-    ) -> None:
+    def __init__(self, base: Scenario, points: list[Point], n_values: list[int]) -> None:
         self.base = base
         self.points = points
         self.n_values = n_values
-        self.methods = methods
 
     def __call__(self, work: np.ndarray) -> ChunkResult:
         cell = int(work[0, 0])
         scenario = cell_scenario(self.base, self.points[cell], cell)
-        return chunk_statistics(scenario, self.n_values, self.methods, work[:, 1])
+        return chunk_statistics(scenario, self.n_values, [scenario.trial.analysis], work[:, 1])
 
 
 def run_sweep(
     scenario: Scenario,
     grid: dict[str, list[float]],
     lhs: int | None = None,
-    replicates: int | None = None,
-    n_per_arm: list[int] | None = None,
-    n_jobs: int = 1,
-    backend: str = "processes",
-    out: Path | None = None,
-    progress: bool | None = None,
-    scheduler: str | None = None,
+    **run: Any,
 ) -> pd.DataFrame:
     """Operating characteristics in every cell of a sweep, with common random numbers.
 
     Args:
         scenario: The base scenario.
-        grid: Dotted field -> numeric values (the Cartesian product is run).
+        grid: Dotted field -> values (the Cartesian product is run).
         lhs: Run this many Latin-hypercube points in the box spanned by each
             field's min and max instead of the grid (seeded by the scenario seed).
-        replicates: Trials per design point and cell; default ``power.replicates``.
-        n_per_arm: Design points (patients per arm); default ``power.n_per_arm``.
-        n_jobs: Parallel workers, shared by all cells and chunks.
-        backend: ``threads``, ``processes`` or ``dask``.
-        out: Folder for the checkpoints of every cell (``out/cells/<c>/chunks``),
-            so the same call resumes; None keeps nothing.
-        progress: Progress bar; None = only on a terminal.
-        scheduler: Dask scheduler address for ``backend="dask"``.
+        **run: Passed to :func:`run_points` (replicates, n_per_arm, n_jobs,
+            backend, out, progress, scheduler).
 
     Returns:
         One row per (cell, analysis, endpoint, contrast, n_per_arm): ``cell``,
@@ -254,14 +240,52 @@ def run_sweep(
         MssimError: For a bad grid, an unknown field or an invalid value in any
             cell; raised before anything runs or is written.
     """
-    grid = check_grid(grid)  # plain ints and floats from here on (JSON, CSV)
-    points = sweep_points(scenario, grid, lhs)
+    grid = check_grid(grid)  # plain values from here on (JSON, CSV)
+    return run_points(scenario, sweep_points(scenario, grid, lhs), **run)
+
+
+def run_points(
+    scenario: Scenario,
+    points: list[Point],
+    replicates: int | None = None,
+    n_per_arm: list[int] | None = None,
+    n_jobs: int = 1,
+    backend: str = "processes",
+    out: Path | None = None,
+    progress: bool | None = None,
+    scheduler: str | None = None,
+) -> pd.DataFrame:
+    """Operating characteristics at given points of a scenario, with common random numbers.
+
+    The engine of :func:`run_sweep` (and of the sensitivity screening): every
+    point is the scenario with the point's overrides, run under the scenario's
+    seed, all (point, chunk) tasks in one parallel call.
+
+    Args:
+        scenario: The base scenario.
+        points: One ``{dotted field: value}`` per cell.
+        replicates: Trials per design point and cell; default ``power.replicates``.
+        n_per_arm: Design points (patients per arm); default ``power.n_per_arm``.
+        n_jobs: Parallel workers, shared by all cells and chunks.
+        backend: ``threads``, ``processes`` or ``dask``.
+        out: Folder for the checkpoints of every cell (``out/cells/<c>/chunks``),
+            so the same call resumes; None keeps nothing.
+        progress: Progress bar; None = only on a terminal.
+        scheduler: Dask scheduler address for ``backend="dask"``.
+
+    Returns:
+        As :func:`run_sweep`: one row per (cell, analysis, endpoint, contrast,
+        n_per_arm), with ``cell`` and one column per field of the points.
+
+    Raises:
+        MssimError: For an unknown field or an invalid value in any cell,
+            before anything runs.
+    """
     cells = [cell_scenario(scenario, point, i) for i, point in enumerate(points)]
     n_values = sorted(set(n_per_arm or scenario.power.n_per_arm))
     reps = replicates or scenario.power.replicates
-    methods = [scenario.trial.analysis]
     for cell in cells:
-        check_analyses(cell, methods)
+        check_analyses(cell, [cell.trial.analysis])
     size = scenario.power.chunk_size
     ranges = chunk_ranges(reps, size)
     checkpoints = CellCheckpoints(
@@ -274,7 +298,7 @@ def run_sweep(
                         "scenario": cell.model_dump(mode="json"),
                         "n": n_values,
                         "replicates": reps,
-                        "analyses": methods,
+                        "analyses": [cell.trial.analysis],
                         "chunk": size,
                         "plugins": loaded_plugins(),
                     }
@@ -286,7 +310,7 @@ def run_sweep(
     )
     work = [np.column_stack([np.full(len(r), c), r]) for c in range(len(cells)) for r in ranges]
     parts = run_chunks(
-        _CellTask(scenario, points, n_values, methods),
+        _CellTask(scenario, points, n_values),
         work,
         checkpoints,
         n_jobs=n_jobs,
@@ -298,7 +322,7 @@ def run_sweep(
     for c, (cell, point) in enumerate(zip(cells, points, strict=True)):
         mine = parts[c * len(ranges) : (c + 1) * len(ranges)]
         stats = {k: np.concatenate([p[k] for p in mine], axis=-1) for k in mine[0]}
-        frame = summarize(cell, n_values, methods, stats)
+        frame = summarize(cell, n_values, [cell.trial.analysis], stats)
         frame.insert(0, "cell", c)
         for position, (field, value) in enumerate(point.items(), start=1):
             frame.insert(position, field, value)

@@ -13,7 +13,7 @@ from mssim.config.load import validate
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 
-RESULT_FILES = ("power.csv", "sweep.csv", "studies.csv", "meta.csv")
+RESULT_FILES = ("power.csv", "sweep.csv", "sensitivity.csv", "studies.csv", "meta.csv")
 
 
 @dataclass
@@ -28,6 +28,8 @@ class Folder:
     sweep: pd.DataFrame | None = None
     sample_size: dict[str, Any] | None = None
     sample_curve: pd.DataFrame | None = None
+    matched_null: dict[str, Any] | None = None
+    sensitivity: pd.DataFrame | None = None
     studies: pd.DataFrame | None = None
     meta: pd.DataFrame | None = None
 
@@ -66,12 +68,17 @@ def read_folder(folder: Path) -> Folder:
     try:
         if (folder / "manifest.json").is_file():
             found.manifest = json.loads((folder / "manifest.json").read_text())
-        if (folder / "sample_size.json").is_file():
-            found.sample_size = json.loads((folder / "sample_size.json").read_text())
+        for attr, name in (
+            ("sample_size", "sample_size.json"),
+            ("matched_null", "matched_null.json"),
+        ):
+            if (folder / name).is_file():
+                setattr(found, attr, json.loads((folder / name).read_text()))
         for attr, name in (
             ("power", "power.csv"),
             ("sweep", "sweep.csv"),
             ("sample_curve", "sample_size.csv"),
+            ("sensitivity", "sensitivity.csv"),
             ("studies", "studies.csv"),
             ("meta", "meta.csv"),
         ):
