@@ -15,7 +15,9 @@ Figures (see RESULTS.md for the targets):
 5. peak memory of ``power.estimate`` at 1,000 and 20,000 replicates;
 6. a power curve with common random numbers against one run per sample size;
 7. analysis time as a share of simulation time;
-8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated).
+8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated);
+9. a Morris screening of 20 assumptions at 200 replicates per point with
+   ``n_jobs=2`` (``bench_sensitivity.measure()``; about 5-7 minutes).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bench_sensitivity
 import floor
 import numpy as np
 
@@ -56,7 +59,7 @@ LOADS: list[float] = []  # 1-minute load average at each section start
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much each figure runs (the whole run must stay under 5 minutes on 2 cores)."""
+    """How much each figure runs (figures 1-8 under 5 minutes on 2 cores; 9 under 10)."""
 
     engine_replicates: int = 100  # one default chunk
     engine_repeats: int = 3  # best of, engine and floor interleaved
@@ -68,6 +71,9 @@ class Sizes:
     analysis_replicates: int = 500  # the ratio is scale-free; scaled to 10,000 in the output
     analysis_n_per_arm: int = 100
     curve_replicates: int = 10000
+    sensitivity_fields: int = 20
+    sensitivity_replicates: int = 200
+    sensitivity_trajectories: int = 10
 
 
 QUICK = Sizes(
@@ -77,6 +83,9 @@ QUICK = Sizes(
     memory_replicates=(100, 400),
     crn_replicates=20,
     analysis_replicates=100,
+    sensitivity_fields=4,
+    sensitivity_replicates=20,
+    sensitivity_trajectories=2,
 )
 
 
@@ -578,6 +587,25 @@ def analysis_share(scenario: Scenario, sizes: Sizes) -> list[Figure]:
 # ---- record -----------------------------------------------------------------------
 
 
+def sensitivity(sizes: Sizes) -> list[Figure]:
+    """Figure 9: wall time of a Morris screening (target: under 10 minutes on 2 cores)."""
+    heading("9. Morris screening of the assumptions, n_jobs=2")
+    found = bench_sensitivity.measure(
+        sizes.sensitivity_fields, sizes.sensitivity_replicates, sizes.sensitivity_trajectories
+    )
+    say(f"   {found}")
+    minutes = found["seconds"] / 60
+    return [
+        Figure(
+            f"9. Morris, {found['fields']} fields x {found['replicates']} replicates "
+            f"({found['points']} points), n_jobs=2",
+            f"{minutes:.1f} min",
+            "< 10 min",
+            minutes < 10,
+        )
+    ]
+
+
 def header() -> str:
     """RESULTS.md header, used when the file does not exist yet."""
     return (
@@ -623,6 +651,7 @@ def main() -> None:
     figures += peak_memory(scenario, sizes)
     figures += crn(scenario, sizes)
     figures += analysis_share(scenario, sizes)
+    figures += sensitivity(sizes)
     figures += mesa_ratio()  # last: importing mesa changes the multiprocessing start method
     wall = time.perf_counter() - start
     info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -147,3 +147,16 @@ def test_headline_equals_the_search_answer(tmp_path):
     run_power(s, out=tmp_path, replicates=100, solve=True, target=0.8, progress=False)
     written = json.loads((tmp_path / "sample_size.json").read_text())
     assert written == json.loads(json.dumps(headline.as_dict()))
+
+
+def test_search_extends_below_a_fine_pass_that_starts_above_the_answer():
+    # The coarse pass (200 replicates) misses 80% at n = 80, so the fine pass starts
+    # at 80; with 400 replicates it reaches 80% there already. The search must look
+    # below 80 rather than report 80, the edge of its range, as the answer.
+    s = load_scenario(None, ["arms.acupuncture.specific_effect=0.4", "power.mcse_target=0.02"])
+    answer = solve_n(s, target=0.8, replicates=200, progress=False)
+    first = int(answer.curve.n_per_arm.min())
+    assert first < 80
+    assert answer.n_low > first and answer.n_per_arm > first
+    curve = answer.curve.set_index("n_per_arm").power
+    assert curve[answer.n_per_arm] >= 0.8 > curve[answer.n_per_arm - 1]

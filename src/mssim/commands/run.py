@@ -4,7 +4,8 @@ The folder holds ``power.csv`` (operating characteristics with MCSE),
 ``power.png``, ``estimates.parquet`` (every replicate trial's result),
 ``sample_size.json`` (the one sample-size answer, :class:`~mssim.montecarlo.sample_size.Headline`),
 ``matched_null.json`` and ``matched_null.csv`` (type I error under the scenario's
-own null, same random numbers), ``manifest.json``, ``report.html`` and, with
+own null, same random numbers), ``crosscheck.json`` (the closed-form ANCOVA
+n for the simulated effect, parallel designs), ``manifest.json``, ``report.html`` and, with
 ``--solve-n``, ``sample_size.csv`` (the search's power curve). Chunks are
 checkpointed under ``chunks/`` so the same command resumes an interrupted run.
 """
@@ -28,6 +29,7 @@ from mssim.config import sizes
 from mssim.config.load import with_options
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
+from mssim.montecarlo.crosscheck import crosscheck
 from mssim.montecarlo.matched_null import matched_null
 from mssim.montecarlo.parallel import run_key
 from mssim.montecarlo.power import check_analyses, estimate
@@ -193,11 +195,19 @@ def run_power(
     write_figure(figure, out / "power.png")
     write_table(null.curve, out / "matched_null.csv")
     prov.extra["replicates"] = int(frame.replicates.iloc[0])
-    for name, data in (("sample_size", headline.as_dict()), ("matched_null", null.as_dict())):
+    written = {"sample_size": headline.as_dict(), "matched_null": null.as_dict()}
+    check = None
+    if scenario.trial.design == "parallel":  # the closed form is for two parallel groups
+        at = headline.n_per_arm or headline.n_examined[1]
+        check = crosscheck(scenario, at, headline.n_per_arm, min(200, prov.extra["replicates"]))
+        written["crosscheck"] = check.as_dict()
+    for name, data in written.items():
         atomic_write_bytes(out / f"{name}.json", json.dumps(data, indent=2).encode())
         prov.extra[name] = data
     print(f"\n{headline.sentence()}")
     print(null.sentence(headline.n_per_arm or headline.n_examined[1], scenario.trial.alpha))
+    if check is not None:
+        print(check.sentence())
     prov.write(out)
     write_report(out)
     return out

@@ -152,7 +152,9 @@ def solve_n(
     replicates that the power MCSE there is at most ``power.mcse_target``.
     Common random numbers make power nearly monotone in n, so the first n
     reaching the target is well defined; the interval reports the n where the
-    Wilson bounds reach it.
+    Wilson bounds reach it. When the fine pass reaches the target (or the
+    upper Wilson bound does) at its first n, it is extended downwards (halving)
+    until it does not, or n = 2.
 
     Args:
         scenario: The scenario (primary endpoint, first contrast, ``trial.analysis``).
@@ -184,6 +186,17 @@ def solve_n(
     # target is usually inside; common random numbers make the extra n cheap.
     top = min(max_n, math.ceil(1.3 * reached) + 1)
     fine = primary_curve(estimate(scenario, list(range(lower, top + 1)), fine_reps, **run))
+    # The fine pass may reach the target (or its Wilson upper bound may) at its very
+    # first n, where the coarse pass did not: search below it too, so the answer is
+    # never an edge of the range searched unless that edge is n = 2.
+    while lower > 2 and lower in (
+        _first_n(fine, "power", goal),
+        _first_n(fine, "power_ci_high", goal),
+    ):
+        below_n = list(range(max(2, lower // 2), lower))
+        extra = primary_curve(estimate(scenario, below_n, fine_reps, **run))
+        fine = pd.concat([extra, fine], ignore_index=True)
+        lower = below_n[0]
     answer = _first_n(fine, "power", goal)
     at = fine[fine.n_per_arm == (answer or reached)].iloc[0]
     return SampleSize(

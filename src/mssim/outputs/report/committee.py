@@ -47,6 +47,14 @@ def committee_section(found: Folder) -> str:
     null = found.matched_null
     if null:
         items.append(_null_text(null, answer))
+    check = found.crosscheck
+    if check:
+        ratio = f"; the simulation needs {check['ratio']:.2f} times that" if check["ratio"] else ""
+        items.append(
+            f"<b>Closed form:</b> ANCOVA with SD {check['outcome_sd']:.3g}, baseline-outcome "
+            f"r = {check['correlation']:.2f} and {check['dropout']:.0%} dropout needs "
+            f"{check['n_ttest']} per arm for the same effect{ratio} (see Sample size)."
+        )
     items.append(_assumptions_text(found))
     return section("committee", "What to tell the committee", bullets(items))
 

@@ -29,6 +29,7 @@ class Folder:
     sample_size: dict[str, Any] | None = None
     sample_curve: pd.DataFrame | None = None
     matched_null: dict[str, Any] | None = None
+    crosscheck: dict[str, Any] | None = None
     sensitivity: pd.DataFrame | None = None
     studies: pd.DataFrame | None = None
     meta: pd.DataFrame | None = None
@@ -71,6 +72,7 @@ def read_folder(folder: Path) -> Folder:
         for attr, name in (
             ("sample_size", "sample_size.json"),
             ("matched_null", "matched_null.json"),
+            ("crosscheck", "crosscheck.json"),
         ):
             if (folder / name).is_file():
                 setattr(found, attr, json.loads((folder / name).read_text()))

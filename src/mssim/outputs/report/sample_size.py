@@ -11,6 +11,7 @@ from mssim.montecarlo.sample_size import n_needed
 from mssim.outputs.figures.power import power_curve
 from mssim.outputs.report.folder import Folder
 from mssim.outputs.report.html import (
+    bullets,
     embedded_image,
     esc,
     html_table,
@@ -82,9 +83,33 @@ def sample_size_section(found: Folder) -> str:
             "Figures section. For an answer from simulating every n near it, use "
             "<code>mssim run --solve-n</code>.</p>"
         )
+    if found.crosscheck:
+        parts.append(crosscheck_box(found.crosscheck))
     if found.sweep is not None:
         parts.append(_sweep_table(found))
     return section("sample-size", "Sample size", "".join(parts)) if parts else ""
+
+
+def crosscheck_box(check: dict[str, Any]) -> str:
+    """The closed-form ANCOVA n for the simulated effect, the ratio and why they differ."""
+    ratio = (
+        f" The simulated answer is <b>{check['ratio']:.2f}</b> times the closed form."
+        if check["ratio"]
+        else ""
+    )
+    return (
+        '<div class="box"><p><b>Analytic cross-check.</b> Measured on '
+        f"{check['replicates']} simulated trials of {check['n_per_arm']} per arm: true effect "
+        f"{check['effect']:.3g} points, outcome SD {check['outcome_sd']:.3g} within arm, "
+        f"baseline-outcome correlation r = {check['correlation']:.2f}, "
+        f"{check['dropout']:.0%} not analysed. The ANCOVA closed form "
+        "2 (z<sub>1-&alpha;/2</sub> + z<sub>1-&beta;</sub>)<sup>2</sup> "
+        "&sigma;<sup>2</sup> (1 - r<sup>2</sup>) / &delta;<sup>2</sup>, inflated by "
+        f"1 / (1 - dropout), gives <b>{check['n_formula']}</b> per arm; with the t "
+        f"distribution (statsmodels TTestIndPower) <b>{check['n_ttest']}</b>.{ratio}</p>"
+        + bullets([esc(reason) for reason in check["reasons"]])
+        + "</div>"
+    )
 
 
 def _sweep_table(found: Folder) -> str:
