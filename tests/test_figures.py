@@ -508,6 +508,36 @@ def test_sample_size_curve_interpolates_and_marks_unreached(sweep_frame, tmp_pat
     _render(fig, tmp_path, "sample_size_curve")
 
 
+def test_sample_size_curve_flags_answers_at_the_smallest_n(sweep_frame, tmp_path):
+    field = "arms.acupuncture.specific_effect"
+    sub = sweep_frame[sweep_frame["dropout.rate"] == 0.0].copy()
+    sub.loc[sub[field] == 1.4, ["power", "power_ci_low", "power_ci_high"]] = [0.95, 0.9, 0.98]
+    fig = sample_size_curve(sub, field, target=0.8)
+    ax = fig.axes[0]
+    (low,) = [line for line in ax.lines if line.get_gid() == "at-smallest-n"]
+    assert list(low.get_xdata()) == [1.4] and list(low.get_ydata()) == [min(NS)]
+    assert low.get_markerfacecolor() == "white"
+    (line,) = [line for line in ax.lines if line.get_label() == "acupuncture - sham"]
+    assert 1.4 not in list(line.get_xdata())  # not drawn as a point estimate
+    legend = ax.get_legend() or fig.legends[0]
+    assert any("smallest n simulated" in t.get_text() for t in legend.get_texts())
+    _render(fig, tmp_path, "sample_size_at_min")
+
+
+def test_sample_size_curve_over_a_categorical_field(sweep_frame, tmp_path):
+    sub = sweep_frame[sweep_frame["dropout.rate"] == 0.0].copy()
+    labels = {0.3: "mcar", 0.8: "mar", 1.4: "mnar"}
+    sub["dropout.mechanism"] = sub["arms.acupuncture.specific_effect"].map(labels)
+    fig = sample_size_curve(
+        sub.drop(columns="arms.acupuncture.specific_effect"), "dropout.mechanism"
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["mcar", "mar", "mnar"]
+    (line,) = [line for line in ax.lines if line.get_label() == "acupuncture - sham"]
+    assert list(line.get_xdata()) == [1.0, 2.0]  # mar and mnar reach the target
+    _render(fig, tmp_path, "sample_size_categorical")
+
+
 def test_sample_size_curve_needs_one_row_per_value_and_n(sweep_frame):
     with pytest.raises(ValueError, match="other swept fields"):
         sample_size_curve(sweep_frame, "arms.acupuncture.specific_effect")

@@ -1,7 +1,10 @@
 """Parameter sweeps: operating characteristics over a grid of scenario fields.
 
-A sweep varies numeric scenario fields (dotted paths, as for ``--set``) over a
-Cartesian grid, or over a Latin hypercube in the box the values span. Every
+A sweep varies scenario fields (dotted paths, as for ``--set``) over a
+Cartesian grid: numbers, and categorical fields given as text or true/false
+(``dropout.mechanism=mcar,mnar``, ``trial.analysis=ancova,welch_change``,
+``trial.design``, an arm's ``intervention``). A Latin hypercube fills the box
+numeric values span (categorical fields cannot be part of one). Every
 cell is the scenario with overrides applied and validated by the ordinary
 loader, so a bad field or value fails before anything runs. Every cell uses the
 scenario's seed: replicate r draws the same noise in every cell (common random
@@ -17,6 +20,7 @@ figures, manifest and report.
 from __future__ import annotations
 
 import itertools
+import json
 import numbers
 import re
 from collections.abc import Iterable
@@ -42,27 +46,31 @@ from mssim.montecarlo.power import check_analyses, chunk_statistics, summarize
 from mssim.registry import loaded_plugins
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
-_GRID_HELP = "allowed: --grid dotted.field=v1,v2,... with numbers, e.g. dropout.rate=0.1,0.2"
+_GRID_HELP = (
+    "allowed: --grid dotted.field=v1,v2,... with numbers, text or true/false, "
+    "e.g. dropout.rate=0.1,0.2 or dropout.mechanism=mcar,mnar"
+)
 
-Point = dict[str, float]
+Value = float | str | bool
+Point = dict[str, Value]
 
 
-def parse_grid(args: list[str]) -> dict[str, list[float]]:
+def parse_grid(args: list[str]) -> dict[str, list[Value]]:
     """Parse ``--grid dotted.field=v1,v2,...`` arguments into a grid.
 
     Args:
         args: One string per swept field.
 
     Returns:
-        Field -> values, in the order given (integers stay integers).
+        Field -> values, in the order given: integers stay integers, other
+        numbers are floats, ``true``/``false`` are booleans, the rest text.
 
     Raises:
-        MssimError: For a malformed argument, a repeated field or a value that
-            is not a number.
+        MssimError: For a malformed argument or a repeated field.
     """
     if not args:
         raise MssimError(f"--grid: give at least one swept field; {_GRID_HELP}")
-    grid: dict[str, list[float]] = {}
+    grid: dict[str, list[Value]] = {}
     for text in args:
         field, sep, values = (part.strip() for part in text.partition("="))
         items = [v.strip() for v in values.split(",")]
@@ -70,26 +78,26 @@ def parse_grid(args: list[str]) -> dict[str, list[float]]:
             raise MssimError(f"--grid {text!r}: malformed; {_GRID_HELP}")
         if field in grid:
             raise MssimError(f"--grid {field}: given twice; give all its values in one --grid")
-        grid[field] = [_parse_number(field, item) for item in items]
+        grid[field] = [_parse_value(item) for item in items]
     return grid
 
 
-def _parse_number(field: str, text: str) -> float:
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise MssimError(f"--grid {field}: {text!r} is not a number; {_GRID_HELP}") from None
+def _parse_value(text: str) -> Value:
+    if text in ("true", "false"):
+        return text == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
-def check_grid(grid: dict[str, list[Any]]) -> dict[str, list[float]]:
-    """Refuse an empty grid, malformed field names and non-numeric values."""
+def check_grid(grid: dict[str, list[Any]]) -> dict[str, list[Value]]:
+    """Refuse an empty grid, malformed field names, and values not numbers, text or booleans."""
     if not grid:
         raise MssimError(f"--grid: give at least one swept field; {_GRID_HELP}")
-    checked: dict[str, list[float]] = {}
+    checked: dict[str, list[Value]] = {}
     for field, values in grid.items():
         if not _FIELD.match(str(field)):
             raise MssimError(f"--grid {field!r}: not a dotted field name; {_GRID_HELP}")
@@ -98,9 +106,11 @@ def check_grid(grid: dict[str, list[Any]]) -> dict[str, list[float]]:
         if not values:
             raise MssimError(f"--grid {field}: give a non-empty list of numbers; {_GRID_HELP}")
         for value in values:
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise MssimError(f"--grid {field}: {value!r} is not a number; {_GRID_HELP}")
-        checked[field] = [int(v) if isinstance(v, numbers.Integral) else float(v) for v in values]
+            if not isinstance(value, numbers.Real | str) or value == "":
+                raise MssimError(
+                    f"--grid {field}: {value!r} is not a number, text or true/false; {_GRID_HELP}"
+                )
+        checked[field] = [_plain(v) for v in values]
         repeated = sorted({v for v in checked[field] if checked[field].count(v) > 1})
         if repeated:
             raise MssimError(
@@ -108,6 +118,18 @@ def check_grid(grid: dict[str, list[Any]]) -> dict[str, list[float]]:
                 "give each value once"
             )
     return checked
+
+
+def _plain(value: Value) -> Value:
+    """A grid value as plain Python (JSON, CSV): bool, int, float or str."""
+    if isinstance(value, bool | str):
+        return value
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+def is_numeric(values: list[Value]) -> bool:
+    """Whether a swept field's values are numbers (not text or booleans)."""
+    return all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
 
 
 def value_at(table: dict[str, Any], field: str) -> Any:
@@ -120,7 +142,7 @@ def value_at(table: dict[str, Any], field: str) -> Any:
     return node
 
 
-def sweep_points(scenario: Scenario, grid: dict[str, list[float]], lhs: int | None) -> list[Point]:
+def sweep_points(scenario: Scenario, grid: dict[str, list[Value]], lhs: int | None) -> list[Point]:
     """The cells of a sweep: the Cartesian grid, or ``lhs`` Latin-hypercube points.
 
     Args:
@@ -134,21 +156,31 @@ def sweep_points(scenario: Scenario, grid: dict[str, list[float]], lhs: int | No
     """
     grid = check_grid(grid)
     fields = list(grid)
+    base = scenario.model_dump(mode="python")
     for field in fields:
         reason = inert_reason(scenario, field)
         if reason:
             raise MssimError(f"--grid {field}: sweeping it would change nothing: {reason}")
+        current = value_at(base, field)
+        flags = [v for v in grid[field] if isinstance(v, bool)]
+        if flags and isinstance(current, numbers.Real) and not isinstance(current, bool):
+            raise MssimError(f"--grid {field}: {flags[0]!r} is not a number; {_GRID_HELP}")
     if lhs is None:
         return [
             dict(zip(fields, combo, strict=True)) for combo in itertools.product(*grid.values())
         ]
     if lhs < 1:
         raise MssimError(f"--lhs: expected a positive number of points; given {lhs}")
+    categorical = [f for f in fields if not is_numeric(grid[f])]
+    if categorical:
+        raise MssimError(
+            f"--lhs: a Latin hypercube needs numeric fields; {', '.join(categorical)} "
+            "take text or true/false values: sweep them as a grid (without --lhs)"
+        )
     low = np.array([min(v) for v in grid.values()], dtype=float)
     high = np.array([max(v) for v in grid.values()], dtype=float)
     unit = qmc.LatinHypercube(d=len(fields), seed=scenario.seed).random(lhs)
     box = low + unit * (high - low)
-    base = scenario.model_dump(mode="python")
     integer = [
         isinstance(value_at(base, f), int) and not isinstance(value_at(base, f), bool)
         for f in fields
@@ -169,12 +201,34 @@ def _describe(point: Point) -> str:
 def cell_scenario(base: Scenario, point: Point, index: int) -> Scenario:
     """One cell: the base scenario with the cell's overrides, validated.
 
+    A new ``arms.<arm>.intervention`` replaces that arm's table by the
+    intervention kind's defaults (the old kind's settings do not carry over);
+    the point's other fields of that arm apply on top.
+
     Raises:
         MssimError: Naming the cell and the dotted field, for an unknown field
             or an invalid value.
     """
     label = f"sweep cell {index} ({_describe(point)})"
-    return with_overrides(base, [f"{field}={value!r}" for field, value in point.items()], label)
+    kinds = {f.split(".")[1]: v for f, v in point.items() if _is_intervention(f)}
+    tables = {f"arms.{arm}": {"intervention": kind} for arm, kind in kinds.items()}
+    rest = [f"{f}={toml_value(v)}" for f, v in point.items() if not _is_intervention(f)]
+    return with_overrides(base, rest, label, values=tables)
+
+
+def _is_intervention(field: str) -> bool:
+    """Whether a dotted field is an arm's intervention kind (``arms.<arm>.intervention``)."""
+    parts = field.split(".")
+    return len(parts) == 3 and parts[0] == "arms" and parts[2] == "intervention"
+
+
+def toml_value(value: Value) -> str:
+    """A grid value as the TOML of a ``--set`` override."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string
+    return repr(value)
 
 
 class CellCheckpoints(Checkpoints):
@@ -217,7 +271,7 @@ class _CellTask:
 
 def run_sweep(
     scenario: Scenario,
-    grid: dict[str, list[float]],
+    grid: dict[str, list[Value]],
     lhs: int | None = None,
     **run: Any,
 ) -> pd.DataFrame:
