@@ -14,21 +14,44 @@ class Dropout(Strict):
     """Dropout over the trial (Rog 2005; Möller 2011; Rammohan 2002; Collin 2010)."""
 
     rate: Probability = Field(
-        0.10, description="Share dropping out by the last visit under MCAR (about 10%/12 wk)."
+        0.10,
+        description="Share gone by the last visit, adverse-event dropouts included, under "
+        "any mechanism (about 10% over 12 weeks); see mssim.model.dropout.",
     )
     mechanism: Literal["mcar", "mar", "mnar"] = "mcar"
     strength: NonNegative = Field(
         1.0,
-        description="Log hazard ratio per reference SD of worsening (mar: observed; mnar: latent).",
+        description="Log hazard ratio per reference SD of worsening (mar: observed; mnar: "
+        "latent); shapes who drops out, not how many.",
     )
 
 
 class Blinding(Strict):
-    """How a patient's guess of their arm changes the non-specific effect."""
+    """How patients' guesses of their arm change the non-specific effect.
 
-    expectation_gain: NonNegative = Field(
-        0.3,
-        description="Relative rise (fall) of the non-specific effect on guessing verum (sham) (A).",
+    A patient's non-specific effect is multiplied by ``1 + expectation_gain *
+    guess`` (guess 1 'verum', 0 'don't know', -1 'sham'). By default the needled
+    arms guess alike ('verum' as often as 'sham'), so blinding holds: acupuncture
+    and sham differ by the specific effect only, and a zero specific effect is a
+    true null. Unblinding is asked for explicitly, with ``unblinding`` (or unequal
+    ``guess_verum`` between arms); the effect breakdown reports its part.
+    """
+
+    expectation_gain: float = Field(
+        0.1,
+        ge=0.0,
+        le=0.5,
+        description="Relative rise (fall) of the non-specific effect on guessing verum (sham); "
+        "at most 0.5, so an open-label verum arm (all guess verum) stays near 0.5 SD vs "
+        "usual care, as in the open comparisons (Vickers 2012) (A).",
+    )
+    unblinding: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.5,
+        description="Share of a blinded verum arm's other guesses turned into 'verum' because "
+        "the needling gives itself away; 0 = blinding holds. The published verum-vs-sham "
+        "SMDs already include the unblinding of those trials, so the default adds none (A).",
     )
 
 
@@ -91,7 +114,35 @@ class Trial(Strict):
     endpoint: str = Field("change", description="A registered endpoint (change, mean_post).")
     secondary_endpoints: list[str] = Field(default_factory=list)
     analysis: str = Field("ancova", description="A registered analysis (see mssim schema).")
-    alpha: float = Field(0.05, gt=0.0, le=0.5, description="Two-sided significance level.")
+    alpha: float = Field(
+        0.05,
+        gt=0.0,
+        le=0.5,
+        description="Two-sided significance level; one-sided hypotheses are tested at alpha / 2.",
+    )
+    hypothesis: Literal["two_sided", "superiority", "non_inferiority"] = Field(
+        "two_sided",
+        description="What each contrast tests: two_sided (no effect); superiority (one-sided, "
+        "benefit); non_inferiority (one-sided, worse by less than the margin). One-sided "
+        "tests are at alpha / 2, so they reject when the 1 - alpha CI clears the null value "
+        "(ICH E9 5.5).",
+    )
+    margin: NonNegative = Field(
+        0.0,
+        description="Non-inferiority margin of mean-difference analyses: the worsening "
+        "(treatment minus comparator) still tolerated, in margin_units of each endpoint.",
+    )
+    margin_units: Literal["points", "sd"] = Field(
+        "points",
+        description="Units of trial.margin: instrument points, or the instrument's reference SD.",
+    )
+    margin_risk_difference: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="Non-inferiority margin of the responder analysis: the shortfall in the "
+        "share of responders still tolerated (a risk difference).",
+    )
     missing_data: Literal["complete_case", "locf", "bocf"] = "complete_case"
     estimand: Literal["treatment_policy", "hypothetical", "composite"] = "treatment_policy"
     multiplicity: Literal[
@@ -123,6 +174,22 @@ class Trial(Strict):
     @classmethod
     def _known_analysis(cls, value: str) -> str:
         return ANALYSES.check(value)
+
+    @model_validator(mode="after")
+    def _margins_with_their_hypothesis(self) -> Trial:
+        margins = [f for f in ("margin", "margin_risk_difference") if getattr(self, f) > 0]
+        if self.hypothesis != "non_inferiority" and margins:
+            raise ValueError(
+                f"@trial.{margins[0]}: a margin is used only by hypothesis = "
+                f"'non_inferiority'; given hypothesis = {self.hypothesis!r}: remove the "
+                "margin or change the hypothesis"
+            )
+        if self.hypothesis == "non_inferiority" and not margins:
+            raise ValueError(
+                "@trial.margin: hypothesis = 'non_inferiority' needs a margin > 0: "
+                "trial.margin (mean differences) or trial.margin_risk_difference (responder)"
+            )
+        return self
 
     def visit_weeks(self) -> list[int]:
         """Visit weeks, baseline (0) first (the design decides)."""
