@@ -4,6 +4,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mssim.config.load import load_scenario
 from mssim.model.engine import simulate
@@ -13,28 +14,35 @@ from mssim.trial.randomization import randomize, total_patients
 ROOT = Path(__file__).resolve().parents[1]
 
 
+UNBLINDED = [  # verum unblinded and riskier than its sham
+    "arms.acupuncture.guess_verum=0.6",
+    "arms.acupuncture.adverse_events.minor.per_patient=0.3",
+]
+
+
 def test_null_changes_only_the_treatment_and_keeps_the_seed():
-    s = load_scenario(None, [])
+    s = load_scenario(None, UNBLINDED)
     null = null_scenario(s)
     assert null.seed == s.seed
     assert null.arms["acupuncture"].specific_effect == 0.0
     # the verum arm is blinded and risky like its sham comparator
     assert null.arms["acupuncture"].guess_verum == s.arms["sham"].guess_verum
-    minor = null.arms["acupuncture"].adverse_events["minor"].per_session
-    assert minor == s.arms["sham"].adverse_events["minor"].per_session
+    minor = null.arms["acupuncture"].adverse_events["minor"].per_patient
+    assert minor == s.arms["sham"].adverse_events["minor"].per_patient
     assert null.arms["sham"] == s.arms["sham"]
     assert null.model_dump(exclude={"arms"}) == s.model_dump(exclude={"arms"})
     assert set(null_overrides(s)) == {
         "arms.acupuncture.specific_effect",
         "arms.acupuncture.guess_verum",
-        "arms.acupuncture.guess_dont_know",
-        "arms.acupuncture.adverse_events.minor.per_session",
-        "arms.acupuncture.adverse_events.serious.per_session",
+        "arms.acupuncture.adverse_events.minor.per_patient",
     }
+    # arms that already match need nothing but the specific effect
+    assert set(null_overrides(load_scenario(None, []))) == {"arms.acupuncture.specific_effect"}
 
 
-def test_null_shares_the_replicates():
-    s = load_scenario(None, [])
+@pytest.mark.parametrize("overrides", [UNBLINDED[:1], UNBLINDED])
+def test_null_shares_the_replicates(overrides):
+    s = load_scenario(None, overrides)
     null = null_scenario(s)
     reps = np.array([3, 7, 11])
     n = total_patients(s, 20)
@@ -43,15 +51,19 @@ def test_null_shares_the_replicates():
     np.testing.assert_array_equal(a.relapse_onsets, b.relapse_onsets)
     # baseline visit, every regimen: the same cohort and noise
     np.testing.assert_array_equal(a.scores[:, :, :, 0], b.scores[:, :, :, 0])
-    sham = [r.name for r in a.regimens].index("sham")
-    np.testing.assert_array_equal(a.scores[:, :, sham], b.scores[:, :, sham])
     # the treatment is what differs: acupuncture's follow-up scores change
     acu = [r.name for r in a.regimens].index("acupuncture")
     assert not np.array_equal(a.scores[:, :, acu, -1], b.scores[:, :, acu, -1])
+    sham = [r.name for r in a.regimens].index("sham")
+    if len(overrides) == 1:  # blinding only: the sham's potential outcomes are untouched
+        np.testing.assert_array_equal(a.scores[:, :, sham], b.scores[:, :, sham])
+        np.testing.assert_array_equal(a.dropout_day, b.dropout_day)
+    # (a verum risk changed too moves the dropout hazard calibrated over all arms,
+    # model.dropout, so some sham patients drop out on other days)
 
 
 def test_matched_null_has_zero_true_effect_and_nominal_type_i_error():
-    s = load_scenario(None, [])
+    s = load_scenario(None, UNBLINDED)
     null = matched_null(s, [30], 400, progress=False)
     assert null.true_effect == 0.0 and null.defined
     row = null.at(30)

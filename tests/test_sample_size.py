@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from mssim.commands.run import run_power
 from mssim.config.load import load_scenario
+from mssim.montecarlo import sample_size
 from mssim.montecarlo.power import chunk_statistics, wilson
 from mssim.montecarlo.sample_size import (
     ABOVE,
@@ -149,17 +150,41 @@ def test_headline_equals_the_search_answer(tmp_path):
     assert written == json.loads(json.dumps(headline.as_dict()))
 
 
-def test_search_extends_below_a_fine_pass_that_starts_above_the_answer():
-    # The coarse pass (200 replicates) misses 80% at n = 80, so the fine pass starts
-    # at 80; with 400 replicates it reaches 80% there already. The search must look
-    # below 80 rather than report 80, the edge of its range, as the answer.
-    s = load_scenario(None, ["arms.acupuncture.specific_effect=0.4", "power.mcse_target=0.02"])
-    answer = solve_n(s, target=0.8, replicates=200, progress=False)
+def test_search_extends_below_a_fine_pass_that_starts_above_the_answer(monkeypatch):
+    # A coarse pass that underestimates power (as a few hundred replicates can) misses
+    # 80% at n = 60, so the fine pass starts at 60; with more replicates it reaches 80%
+    # there already. The search must look below 60 rather than report 60, the edge of
+    # its range, as the answer. Power is a known curve here: 80% at n = 50.
+    def curve(n: np.ndarray) -> np.ndarray:
+        return 1 - 0.2 * np.exp(-(n - 50) / 30)
+
+    def fake_estimate(scenario, n_per_arm, replicates, **run):
+        n = np.asarray(n_per_arm, dtype=float)
+        power = np.clip(curve(n) - (0.1 if replicates < 1000 else 0.0), 0, 1)
+        bounds = [wilson(round(p * replicates), replicates) for p in power]
+        return pd.DataFrame(
+            {
+                "analysis": "ancova",
+                "endpoint": "fatigue",
+                "contrast": "acupuncture - sham",
+                "n_per_arm": n_per_arm,
+                "power": power,
+                "power_mcse": np.sqrt(power * (1 - power) / replicates),
+                "power_ci_low": [b[0] for b in bounds],
+                "power_ci_high": [b[1] for b in bounds],
+                "mean_n_analysed": 1.8 * n,
+                "replicates": replicates,
+            }
+        )
+
+    monkeypatch.setattr(sample_size, "estimate", fake_estimate)
+    s = load_scenario(None, ["power.n_per_arm=[20, 40, 60, 80]", "power.mcse_target=0.01"])
+    answer = solve_n(s, target=0.8, replicates=200)
     first = int(answer.curve.n_per_arm.min())
-    assert first < 80
-    assert answer.n_low > first and answer.n_per_arm > first
-    curve = answer.curve.set_index("n_per_arm").power
-    assert curve[answer.n_per_arm] >= 0.8 > curve[answer.n_per_arm - 1]
+    assert first < 50 < 60
+    assert answer.n_per_arm == 50  # the smallest n with curve(n) >= 0.8
+    assert answer.n_low > first
+    assert headline_from_search(s, answer).edge is None
 
 
 def test_solve_n_solves_on_the_primary_as_tested_under_the_strategy():

@@ -41,7 +41,7 @@ def test_candidates_are_assumptions_and_effects_the_scenario_uses():
 
 
 def test_ranges_are_half_the_value_either_side_and_stay_valid():
-    s = load_scenario(None, [])
+    s = load_scenario(None, ["arms.acupuncture.guess_verum=0.6"])  # 0.9 + 0.3 > 1 at the ends
     names = [EFFECT, "arms.acupuncture.guess_verum", "arms.acupuncture.guess_dont_know"]
     ranges = {f.field: f for f in factor_ranges(s, names)}
     assert (ranges[EFFECT].low, ranges[EFFECT].high) == pytest.approx((0.1, 0.3))

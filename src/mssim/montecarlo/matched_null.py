@@ -4,9 +4,10 @@ The null of a scenario keeps everything but the treatment's own effect: the
 specific effect of every verum arm is set to zero. Where the primary contrast
 compares two needled arms (verum against sham), the verum arm also takes its
 comparator's blinding (``guess_verum``, ``guess_dont_know``) and adverse-event
-rates, because unblinding and needling risks that differ between the arms are
-real differences of their own (a true effect of about 0.04 SD in the default
-scenario) and a null that kept them would not be null. The two arms then
+risks where they differ, because unblinding and needling risks that differ
+between the arms are real differences of their own (a true effect of about 0.04
+FSS points with ``guess_verum`` 0.6 against 0.45) and a null that kept them would
+not be null. The two arms then
 differ in name only, and the primary contrast's true effect is exactly zero.
 
 Against an arm without needles (usual care, waitlist) the null still carries
@@ -16,7 +17,9 @@ not zero and the type I error is not defined (:attr:`MatchedNull.defined`).
 The null runs under the scenario's own seed, so replicate r draws the same
 cohort, noise and randomization as in the scenario (common random numbers):
 the difference between the two runs is the treatment effect, not Monte Carlo
-noise.
+noise. (Where the null changes the verum's adverse-event risk, the dropout
+hazard, calibrated over all arms by :mod:`mssim.model.dropout`, moves with it,
+so a few patients of other arms drop out on other days.)
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def null_overrides(scenario: Scenario) -> dict[str, Any]:
     Returns:
         ``{"arms.<arm>.<field>": value}``: zero specific effect for every verum
         arm; for a primary contrast of two needled arms, the comparator's
-        blinding and adverse-event rates for the treatment arm.
+        blinding and adverse-event risks for the treatment arm where they differ.
     """
     values: dict[str, Any] = {
         f"arms.{name}.specific_effect": 0.0
@@ -54,12 +57,16 @@ def null_overrides(scenario: Scenario) -> dict[str, Any]:
     treated, comparator = scenario.contrasts()[0]
     arm, other = scenario.arms[treated], scenario.arms[comparator]
     if arm.kind.needled and other.kind.needled:
-        for field in BLINDING:
-            values[f"arms.{treated}.{field}"] = getattr(other, field)
-        for event in arm.adverse_events:
+        wanted = {field: getattr(other, field) for field in BLINDING}
+        for event, risk in arm.adverse_events.items():
             matched = other.adverse_events.get(event)
-            rate = matched.per_session if matched is not None else 0.0
-            values[f"arms.{treated}.adverse_events.{event}.per_session"] = rate
+            wanted[f"adverse_events.{event}.per_patient"] = matched.per_patient if matched else 0.0
+            if risk.per_patient == wanted[f"adverse_events.{event}.per_patient"]:
+                del wanted[f"adverse_events.{event}.per_patient"]
+        for field, value in wanted.items():
+            if field in BLINDING and getattr(arm, field) == value:
+                continue
+            values[f"arms.{treated}.{field}"] = value
     return values
 
 
