@@ -29,10 +29,11 @@ from mssim.config import sizes
 from mssim.config.load import with_options
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
+from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.crosscheck import crosscheck
 from mssim.montecarlo.matched_null import matched_null
-from mssim.montecarlo.parallel import run_key
-from mssim.montecarlo.power import check_analyses, estimate
+from mssim.montecarlo.parallel import check_scheduler, run_key
+from mssim.montecarlo.power import estimate
 from mssim.montecarlo.sample_size import (
     headline_from_curve,
     headline_from_search,
@@ -171,6 +172,8 @@ def run_power(
             "solve": solve,
         }
     )
+    if backend == "dask" and scheduler:
+        check_scheduler(scheduler)
     out = Path(out) if out is not None else resumable_folder(scenario, key)
     out = open_folder(out, "run", key)
     prov = Provenance(scenario)

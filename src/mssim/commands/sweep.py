@@ -14,8 +14,8 @@ from mssim.config import sizes
 from mssim.config.load import load_scenario, with_options
 from mssim.config.scenario import Scenario
 from mssim.files import write_figure, write_table
+from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.parallel import run_key
-from mssim.montecarlo.power import check_analyses
 from mssim.montecarlo.sweep import (
     Value,
     cell_scenario,

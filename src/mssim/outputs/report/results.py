@@ -170,8 +170,8 @@ def monte_carlo_section(found: Folder) -> str:
     )
     if found.sample_size and found.sample_curve is not None:
         text += (
-            f"<p>The sample-size search used {found.sample_size['replicates']} replicate trials "
-            "per n near the answer.</p>"
+            "<p>The sample-size search used "
+            f"{esc(found.sample_size['replicates'])} replicate trials per n near the answer.</p>"
         )
     text += (
         '<p class="note">This is the error of the simulation only. It says nothing about '

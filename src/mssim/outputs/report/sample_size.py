@@ -20,24 +20,11 @@ from mssim.outputs.report.html import (
     setting_text,
 )
 
-#: Keys of ``sample_size.json`` the headline needs (written by ``Headline.as_dict``).
-HEADLINE_KEYS = (
-    "target", "n_per_arm", "n_text", "edge", "n_examined", "interval_text", "total_n",
-    "expected_analysed", "power", "power_mcse", "replicates", "method",
-)  # fmt: skip
-
 
 def headline_box(answer: dict[str, Any] | None) -> str:
     """The one sample-size answer of a run, for the top of the report ('' without one)."""
-    if not answer:
+    if not answer:  # checked on reading (outputs.report.inputs.SampleSizeFile)
         return ""
-    missing = [key for key in HEADLINE_KEYS if key not in answer]
-    if missing:
-        return (
-            '<div class="box answer"><p>sample_size.json lacks '
-            f"{esc(', '.join(missing))} (written by another mssim version); rerun "
-            "<code>mssim run</code> for the sample-size answer.</p></div>"
-        )
     target = f"{answer['target']:.0%}"
     low, high = answer["n_examined"]
     if answer["n_per_arm"] is None:
