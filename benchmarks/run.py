@@ -23,7 +23,10 @@ Figures (see RESULTS.md for the targets):
 11. the MMRM of 1,000 trials of 100 per arm with 4 post-baseline visits, as a share
     of the simulation cost of the same trials (figure 7's timing);
 12. a group-sequential run (``scenarios/group_sequential.toml``) against the fixed
-    parallel design with the same maximum n.
+    parallel design with the same maximum n;
+13. a Morris screening of 20 assumptions at 200 replicates per point with
+    ``n_jobs=2`` (``bench_sensitivity.measure()``; about 5-7 minutes, outside
+    the 5-minute budget of figures 1-12).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import bench_sensitivity
 import floor
 import numpy as np
 
@@ -85,6 +89,9 @@ class Sizes:
     mmrm_replicates: int = 1000
     sequential_replicates: int = 300  # figure 12; the ratio is scale-free
     sequential_n_per_arm: int = 80
+    sensitivity_fields: int = 20
+    sensitivity_replicates: int = 200
+    sensitivity_trajectories: int = 10
 
 
 QUICK = Sizes(
@@ -98,6 +105,9 @@ QUICK = Sizes(
     mediana_replicates=100,
     mmrm_replicates=100,
     sequential_replicates=40,
+    sensitivity_fields=4,
+    sensitivity_replicates=20,
+    sensitivity_trajectories=2,
 )
 
 
@@ -691,6 +701,25 @@ def sequential_cost(sizes: Sizes) -> list[Figure]:
 # ---- record -----------------------------------------------------------------------
 
 
+def sensitivity(sizes: Sizes) -> list[Figure]:
+    """Figure 13: wall time of a Morris screening (target: under 10 minutes on 2 cores)."""
+    heading("13. Morris screening of the assumptions, n_jobs=2")
+    found = bench_sensitivity.measure(
+        sizes.sensitivity_fields, sizes.sensitivity_replicates, sizes.sensitivity_trajectories
+    )
+    say(f"   {found}")
+    minutes = found["seconds"] / 60
+    return [
+        Figure(
+            f"13. Morris, {found['fields']} fields x {found['replicates']} replicates "
+            f"({found['points']} points), n_jobs=2",
+            f"{minutes:.1f} min",
+            "< 10 min",
+            minutes < 10,
+        )
+    ]
+
+
 def header() -> str:
     """RESULTS.md header, used when the file does not exist yet."""
     return (
@@ -740,6 +769,7 @@ def main() -> None:
     figures += analysis_share(sizes)
     figures += mmrm_cost(sizes)
     figures += sequential_cost(sizes)
+    figures += sensitivity(sizes)
     figures += mesa_ratio()  # last: importing mesa changes the multiprocessing start method
     wall = time.perf_counter() - start
     info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())

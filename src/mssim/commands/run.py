@@ -1,11 +1,15 @@
 """``mssim run``: a Monte Carlo run written to a results folder.
 
 The folder holds ``power.csv`` (operating characteristics with MCSE),
-``power.png``, ``manifest.json``, ``report.html`` and, with ``--solve-n``,
-``sample_size.json`` and ``sample_size.csv``; a group-sequential design adds
-``boundaries.csv``, ``sequential_boundaries.png`` and ``sequential_stopping.png``.
-Chunks are checkpointed under ``chunks/`` so the same command resumes an
-interrupted run.
+``power.png``, ``estimates.parquet`` (every replicate trial's result),
+``sample_size.json`` (the one sample-size answer, :class:`~mssim.montecarlo.sample_size.Headline`),
+``matched_null.json`` and ``matched_null.csv`` (type I error under the scenario's
+own null, same random numbers), ``crosscheck.json`` (the closed-form ANCOVA
+n for the simulated effect, parallel designs), ``manifest.json``, ``report.html`` and, with
+``--solve-n``, ``sample_size.csv`` (the search's power curve); a group-sequential
+design adds ``boundaries.csv``, ``sequential_boundaries.png`` and
+``sequential_stopping.png``. Chunks are checkpointed under ``chunks/`` so the same
+command resumes an interrupted run.
 """
 
 from __future__ import annotations
@@ -29,9 +33,16 @@ from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
 from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
+from mssim.montecarlo.crosscheck import crosscheck
+from mssim.montecarlo.matched_null import matched_null
 from mssim.montecarlo.parallel import check_scheduler, run_key
 from mssim.montecarlo.power import estimate
-from mssim.montecarlo.sample_size import SampleSize, solve_n
+from mssim.montecarlo.sample_size import (
+    headline_from_curve,
+    headline_from_search,
+    primary_curve,
+    solve_n,
+)
 from mssim.outputs.figures.power import power_curve
 from mssim.outputs.figures.sequential import boundary_paths, stopping
 from mssim.outputs.provenance import Provenance
@@ -135,7 +146,7 @@ def run_power(
         reps,
         scenario.power.n_per_arm,
         len(methods),
-        1,
+        2,  # the run and its matched null
         chunk_size,
         workers,
         max_memory,
@@ -173,9 +184,26 @@ def run_power(
     run = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress}
     amounts = {"replicates": replicates, "chunk_size": chunk_size}
     stats: dict = {}
-    frame = estimate(scenario, analyses=methods, out=out, keep=stats, **amounts, **run)
+    frame = estimate(
+        scenario,
+        analyses=methods,
+        out=out,
+        estimates=out / "estimates.parquet",
+        keep=stats,
+        **amounts,
+        **run,
+    )
     figure = power_curve(frame, target=scenario.power.target)
-    answer = solve_n(scenario, **amounts, **run) if solve else None
+    if solve:
+        search = solve_n(scenario, **amounts, **run)
+        write_table(search.curve, out / "sample_size.csv")
+        headline = headline_from_search(scenario, search)
+    else:
+        headline = headline_from_curve(scenario, primary_curve(frame), scenario.power.target)
+    null_sizes = set(scenario.power.n_per_arm) | {headline.n_per_arm or headline.n_examined[1]}
+    null = matched_null(
+        scenario, sorted(null_sizes), int(frame.replicates.iloc[0]), methods[0], **run
+    )
     print_table(frame)
     write_table(frame, out / "power.csv")
     write_figure(figure, out / "power.png")
@@ -186,31 +214,24 @@ def run_power(
         write_figure(boundary_paths(paths, table), out / "sequential_boundaries.png")
         first = frame[frame.analysis == methods[0]]
         write_figure(stopping(first), out / "sequential_stopping.png")
+    write_table(null.curve, out / "matched_null.csv")
     prov.extra["replicates"] = int(frame.replicates.iloc[0])
-    if answer is not None:
-        write_table(answer.curve, out / "sample_size.csv")
-        atomic_write_bytes(
-            out / "sample_size.json", json.dumps(sample_size_dict(answer), indent=2).encode()
-        )
-        print_sample_size(answer)
-        prov.extra["sample_size"] = sample_size_dict(answer)
+    written = {"sample_size": headline.as_dict(), "matched_null": null.as_dict()}
+    check = None
+    if scenario.trial.design == "parallel":  # the closed form is for two parallel groups
+        at = headline.n_per_arm or headline.n_examined[1]
+        check = crosscheck(scenario, at, headline.n_per_arm, min(200, prov.extra["replicates"]))
+        written["crosscheck"] = check.as_dict()
+    for name, data in written.items():
+        atomic_write_bytes(out / f"{name}.json", json.dumps(data, indent=2).encode())
+        prov.extra[name] = data
+    print(f"\n{headline.sentence()}")
+    print(null.sentence(headline.n_per_arm or headline.n_examined[1], scenario.trial.alpha))
+    if check is not None:
+        print(check.sentence())
     prov.write(out)
     write_report(out)
     return out
-
-
-def sample_size_dict(answer: SampleSize) -> dict[str, object]:
-    """The sample-size answer as plain data (``n_high`` None: above ``n_examined``)."""
-    return {
-        "target": answer.target,
-        "n_per_arm": answer.n_per_arm,
-        "n_low": answer.n_low,
-        "n_high": answer.n_high,
-        "n_examined": int(answer.curve.n_per_arm.max()),
-        "power": answer.power,
-        "power_mcse": answer.power_mcse,
-        "replicates": answer.replicates,
-    }
 
 
 def print_table(frame: pd.DataFrame) -> None:
@@ -223,18 +244,4 @@ def print_table(frame: pd.DataFrame) -> None:
     print(
         f"\n{reps} replicate trials per design point; power MCSE at most {worst:.3f}. "
         "Effects are treatment minus comparator (negative = fewer symptoms)."
-    )
-
-
-def print_sample_size(answer: SampleSize) -> None:
-    """Print the sample-size answer with its Monte Carlo interval."""
-    if answer.n_per_arm is None:
-        print(f"\nNo n per arm up to the search limit reaches power {answer.target:.2f}.")
-        return
-    top = int(answer.curve.n_per_arm.max())
-    high = answer.n_high if answer.n_high is not None else f"more than {top}"
-    print(
-        f"\nSmallest n per arm with power >= {answer.target:.2f}: {answer.n_per_arm} "
-        f"(power {answer.power:.3f} ± {answer.power_mcse:.3f} MCSE, {answer.replicates} "
-        f"replicates); Monte Carlo interval {answer.n_low} to {high}."
     )

@@ -50,7 +50,12 @@ def simulate_one_trial(
 
 
 TABLES = ("patients", "visits", "daily", "sessions", "relapses", "arms", "analysis")
-FILES = (*(f"{name}.csv" for name in TABLES), "trajectories.png", "manifest.json")
+FILES = (
+    *(f"{name}.csv" for name in TABLES),
+    "trajectories.png",
+    "trajectories.svg",
+    "manifest.json",
+)
 
 
 def write_one_trial(

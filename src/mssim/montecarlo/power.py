@@ -34,6 +34,7 @@ from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
+from mssim.montecarlo.replicates import write_estimates
 from mssim.registry import ANALYSES, loaded_plugins
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
@@ -352,6 +353,7 @@ def estimate(
     scheduler: str | None = None,
     progress: bool | None = None,
     keep: dict[str, np.ndarray] | None = None,
+    estimates: Path | None = None,
 ) -> pd.DataFrame:
     """Estimate operating characteristics by Monte Carlo.
 
@@ -371,6 +373,9 @@ def estimate(
         progress: Progress bar; None = only on a terminal.
         keep: A dict that receives the per-replicate statistics (replicates on the
             last axis), for figures that need more than the summary.
+        estimates: Also write every replicate's estimate, SE, p-value and
+            decision to this Parquet file
+            (:func:`mssim.montecarlo.replicates.write_estimates`), or None.
 
     Returns:
         One row per (analysis, endpoint, contrast, n_per_arm) with power,
@@ -411,6 +416,8 @@ def estimate(
     if sequential.applies(scenario):
         looks = sequential.characteristics(scenario, n_values, methods, stats)
         frame = frame.merge(looks, on=["analysis", "n_per_arm"], validate="one_to_one")
+    if estimates is not None:
+        write_estimates(scenario, n_values, methods, stats, estimates)
     if keep is not None:
         keep.update(stats)
     return frame
