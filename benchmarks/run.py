@@ -15,7 +15,9 @@ Figures (see RESULTS.md for the targets):
 5. peak memory of ``power.estimate`` at 1,000 and 20,000 replicates;
 6. a power curve with common random numbers against one run per sample size;
 7. analysis time as a share of simulation time;
-8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated).
+8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated);
+9. assurance (a normal prior on the specific effect) against a plain run of the
+   same replicates and design points.
 """
 
 from __future__ import annotations
@@ -39,13 +41,14 @@ from typing import Any
 import floor
 import numpy as np
 
-from mssim.config.load import load_scenario
+from mssim.config.load import load_scenario, with_overrides
 from mssim.config.scenario import Scenario
 from mssim.model import rng as mssim_rng
 from mssim.model.engine import simulate
 from mssim.model.population import run_in_days
 from mssim.model.symptoms import SymptomModel
 from mssim.montecarlo import power
+from mssim.montecarlo.assurance import centre_scenario, run_assurance
 from mssim.trial import designs
 
 HERE = Path(__file__).resolve().parent
@@ -68,6 +71,7 @@ class Sizes:
     analysis_replicates: int = 500  # the ratio is scale-free; scaled to 10,000 in the output
     analysis_n_per_arm: int = 100
     curve_replicates: int = 10000
+    assurance_replicates: int = 200  # the ratio is scale-free; two chunks per run
 
 
 QUICK = Sizes(
@@ -77,6 +81,7 @@ QUICK = Sizes(
     memory_replicates=(100, 400),
     crn_replicates=20,
     analysis_replicates=100,
+    assurance_replicates=40,
 )
 
 
@@ -421,7 +426,8 @@ def parallel(scenario: Scenario, sizes: Sizes) -> list[Figure]:
 CHILD = """
 import json, re, resource, sys, time
 from mssim.montecarlo import power
-from mssim.config.load import load_scenario
+from mssim.montecarlo.assurance import centre_scenario, run_assurance
+from mssim.config.load import load_scenario, with_overrides
 
 
 def status(key):
@@ -575,6 +581,35 @@ def analysis_share(scenario: Scenario, sizes: Sizes) -> list[Figure]:
     ]
 
 
+# ---- 9. assurance --------------------------------------------------------------
+
+
+def assurance_cost(scenario: Scenario, sizes: Sizes) -> list[Figure]:
+    """Figure 9: assurance over a normal prior vs a plain run, same replicates and sizes."""
+    r = sizes.assurance_replicates
+    field = "arms.acupuncture.specific_effect"
+    prior = {field: {"distribution": "normal", "mean": 0.2, "sd": 0.1}}
+    with_prior = with_overrides(scenario, values={"priors": prior})
+    ns = sorted(scenario.power.n_per_arm)
+    heading(f"9. Assurance vs a plain run: R={r}, n_per_arm={ns}, prior N(0.2, 0.1) on {field}")
+    t_plain, _ = timed(lambda: curve(centre_scenario(with_prior), r, n_per_arm=ns))
+    t_assurance, _ = timed(
+        lambda: run_assurance(with_prior, n_per_arm=ns, replicates=r, progress=False)
+    )
+    ratio = t_assurance / t_plain
+    say(f"   plain run:  {t_plain:6.2f} s")
+    say(f"   assurance:  {t_assurance:6.2f} s  ({ratio:.2f}x)")
+    say()
+    return [
+        Figure(
+            f"9. assurance / plain run (R={r}, ratio scale-free)",
+            f"{ratio:.2f}x ({t_assurance:.1f} s vs {t_plain:.1f} s)",
+            "<= 1",
+            ratio <= 1,
+        )
+    ]
+
+
 # ---- record -----------------------------------------------------------------------
 
 
@@ -623,6 +658,7 @@ def main() -> None:
     figures += peak_memory(scenario, sizes)
     figures += crn(scenario, sizes)
     figures += analysis_share(scenario, sizes)
+    figures += assurance_cost(scenario, sizes)
     figures += mesa_ratio()  # last: importing mesa changes the multiprocessing start method
     wall = time.perf_counter() - start
     info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -2,8 +2,12 @@
 
 The folder holds ``power.csv`` (operating characteristics with MCSE),
 ``power.png``, ``manifest.json``, ``report.html`` and, with ``--solve-n``,
-``sample_size.json`` and ``sample_size.csv``. Chunks are checkpointed under ``chunks/`` so the same
-command resumes an interrupted run.
+``sample_size.json`` and ``sample_size.csv``. A scenario with ``[priors]`` gets
+power at the priors' centre in ``power.csv`` and assurance beside it:
+``assurance.csv``, ``assurance_curve.csv`` (power by true effect),
+``prior_draws.csv`` and ``assurance.png`` (:mod:`mssim.montecarlo.assurance`).
+Chunks are checkpointed under ``chunks/`` so the same command resumes an
+interrupted run.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from mssim.config import sizes
 from mssim.config.load import with_options
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
+from mssim.montecarlo.assurance import centre_scenario, check_priors, next_to_power, run_assurance
 from mssim.montecarlo.parallel import run_key
 from mssim.montecarlo.power import check_analyses, estimate
 from mssim.montecarlo.sample_size import SampleSize, solve_n
+from mssim.outputs.figures.assurance import assurance_figure
 from mssim.outputs.figures.power import power_curve
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
@@ -120,6 +126,10 @@ def run_power(
     scenario = with_options(
         scenario, seed=seed, target=target, replicates=replicates, chunk_size=chunk_size
     )
+    priors = scenario
+    if scenario.priors:
+        check_priors(scenario)
+        scenario = centre_scenario(scenario)
     methods = analyses or [scenario.trial.analysis]
     check_analyses(scenario, methods)
     n_jobs = sizes.check_jobs(n_jobs, force_jobs)
@@ -130,7 +140,7 @@ def run_power(
         reps,
         scenario.power.n_per_arm,
         len(methods),
-        1,
+        2 if priors.priors else 1,  # the assurance run costs about one more plain run
         chunk_size,
         workers,
         max_memory,
@@ -158,6 +168,7 @@ def run_power(
             "replicates": reps,
             "analyses": methods,
             "solve": solve,
+            "priors": priors.model_dump(mode="json")["priors"],
         }
     )
     out = Path(out) if out is not None else resumable_folder(scenario, key)
@@ -171,6 +182,14 @@ def run_power(
     print_table(frame)
     write_table(frame, out / "power.csv")
     write_figure(figure, out / "power.png")
+    if priors.priors:
+        result = run_assurance(priors, analyses=methods, out=out / "assurance", **amounts, **run)
+        table = next_to_power(result.table, frame)
+        print_assurance(table)
+        write_table(table, out / "assurance.csv")
+        write_table(result.curve, out / "assurance_curve.csv")
+        write_table(result.draws, out / "prior_draws.csv")
+        write_figure(assurance_figure(table, result.curve), out / "assurance.png")
     prov.extra["replicates"] = int(frame.replicates.iloc[0])
     if answer is not None:
         write_table(answer.curve, out / "sample_size.csv")
@@ -209,6 +228,30 @@ def print_table(frame: pd.DataFrame) -> None:
         f"\n{reps} replicate trials per design point; power MCSE at most {worst:.3f}. "
         "Effects are treatment minus comparator (negative = fewer symptoms)."
     )
+
+
+def print_assurance(table: pd.DataFrame) -> None:
+    """Print assurance with its MCSE next to power at the priors' centre."""
+    shown = {
+        "analysis": "analysis",
+        "contrast": "contrast",
+        "n_per_arm": "n/arm",
+        "assurance": "assurance",
+        "assurance_mcse": "±mcse",
+        "power_at_centre": "power at centre",
+        "power_at_centre_mcse": "±mcse ",
+        "true_effect_mean": "true (prior mean)",
+        "estimate_q2.5": "est 2.5%",
+        "estimate_q50": "est 50%",
+        "estimate_q97.5": "est 97.5%",
+    }
+    print("\nAssurance: probability of success over the priors (prior predictive estimate)")
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(
+            table[list(shown)]
+            .rename(columns=shown)
+            .to_string(index=False, float_format="{:.3f}".format)
+        )
 
 
 def print_sample_size(answer: SampleSize) -> None:
