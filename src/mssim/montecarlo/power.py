@@ -74,10 +74,11 @@ def chunk_statistics(
                         out[field][m, i, e, c] = getattr(est, field)
                     out["n_analysed"][m, i, e, c] = est.n_analysed
                     out["dropped"][m, i, e, c] = dropped
-        for m in range(len(analyses)):
+        for m, method in enumerate(analyses):
             # the family: every endpoint x contrast, primary endpoint first
             p = out["p_value"][m, i].reshape(-1, len(replicates)).T
-            reject = adjust_pvalues(p, scenario.trial.multiplicity, alpha, scenario_graph(scenario))
+            level = ANALYSES.get(method).level(alpha)  # a Bayesian rule: 1 - its threshold
+            reject = adjust_pvalues(p, scenario.trial.multiplicity, level, scenario_graph(scenario))
             out["reject"][m, i] = reject.T.reshape(out["reject"][m, i].shape)
     return {**out, "truth": truth}
 
@@ -132,12 +133,33 @@ def summarize(
                         "contrast": contrasts[c],
                         "n_per_arm": n,
                         **operating_characteristics(cell, float(theta[e, c])),
+                        **posterior_characteristics(ANALYSES.get(method).threshold, cell),
                         "multiplicity": scenario.trial.multiplicity,
                         "true_null": nulls[i, e, c],
                         **families[i],
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def posterior_characteristics(
+    threshold: float | None, cell: dict[str, np.ndarray]
+) -> dict[str, float]:
+    """A Bayesian rule's mean posterior probability of benefit, with MCSE (else nothing).
+
+    Args:
+        threshold: The rule's threshold (None for a frequentist test: no columns).
+        cell: Per-replicate statistics; ``p_value`` holds 1 - P(benefit | data).
+    """
+    if threshold is None:
+        return {}
+    benefit = 1.0 - cell["p_value"][np.isfinite(cell["p_value"])]
+    spread = benefit.std(ddof=1) / math.sqrt(len(benefit)) if len(benefit) > 1 else math.nan
+    return {
+        "decision_threshold": threshold,
+        "mean_posterior_probability": float(benefit.mean()) if len(benefit) else math.nan,
+        "mean_posterior_probability_mcse": float(spread),
+    }
 
 
 #: A true effect within this many Monte Carlo standard errors of the mean estimate

@@ -9,6 +9,7 @@ registers its own the same way (see ``docs/extending.md``).
 from mssim.trial.analyses import (
     ancova,
     ancova_cluster,
+    bayesian,
     crossover,
     mann_whitney,
     mmrm,
@@ -16,4 +17,13 @@ from mssim.trial.analyses import (
     welch,
 )
 
-__all__ = ["ancova", "ancova_cluster", "crossover", "mann_whitney", "mmrm", "responder", "welch"]
+__all__ = [
+    "ancova",
+    "ancova_cluster",
+    "bayesian",
+    "crossover",
+    "mann_whitney",
+    "mmrm",
+    "responder",
+    "welch",
+]

@@ -27,6 +27,10 @@ class Analysis:
         designs: Designs it fits.
         strategies: Intercurrent-event strategies (``trial.estimand``) it supports.
         monte_carlo: Fast enough to run over many replicates (else single trials only).
+        threshold: For a Bayesian decision rule, the posterior probability of benefit it
+            requires: its ``p_value`` is the posterior probability of no benefit, and it
+            decides for benefit when that is at most ``1 - threshold`` (in place of
+            alpha). None for a frequentist test.
     """
 
     name: str
@@ -36,6 +40,11 @@ class Analysis:
     designs: tuple[str, ...] = ("parallel",)
     strategies: tuple[str, ...] = ("treatment_policy", "hypothetical")
     monte_carlo: bool = True
+    threshold: float | None = None
+
+    def level(self, alpha: float) -> float:
+        """What a ``p_value`` is compared with: alpha, or ``1 - threshold`` for a rule."""
+        return alpha if self.threshold is None else 1.0 - self.threshold
 
     def fits(self, design: str) -> bool:
         """Whether this analysis fits a design's data (directly or as another design)."""
