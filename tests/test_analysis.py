@@ -637,10 +637,12 @@ def test_registry_holds_every_built_in_analysis_with_its_rules():
         "crossover",
         "mann_whitney",
         "mmrm",
+        "n_of_1_paired",
+        "n_of_1_mixed",
         "responder",
         "welch_change",
     ]
-    assert [a.name for a in built_in if not a.monte_carlo] == ["mmrm"]
+    assert [a.name for a in built_in if not a.monte_carlo] == ["mmrm", "n_of_1_mixed"]
     assert ANALYSES.get("responder").estimand == "risk_difference"
     assert ANALYSES.get("mann_whitney").estimand == "probability_index"
     assert ANALYSES.get("crossover").designs == ("crossover",)

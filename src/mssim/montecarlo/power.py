@@ -30,7 +30,7 @@ from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.model.engine import simulate
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
-from mssim.registry import ANALYSES, loaded_plugins
+from mssim.registry import ANALYSES, DESIGNS, loaded_plugins
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.data import trial_data
 from mssim.trial.estimands import EFFECT_MEASURES, true_effects
@@ -62,11 +62,12 @@ def chunk_statistics(
         for k, kind in enumerate(KINDS):
             truth[k, e] = effects[kind].T
     alpha = scenario.trial.alpha
+    everyone = DESIGNS.get(scenario.trial.design).all_in_contrast
     for i, n in enumerate(n_per_arm):
         for e, endpoint in enumerate(endpoints):
             data = trial_data(scenario, outcomes, allocation, endpoint, total_patients(scenario, n))
             for c, (a, b) in enumerate(pairs):
-                in_contrast = (data.regimen == a) | (data.regimen == b)
+                in_contrast = (data.regimen == a) | (data.regimen == b) | everyone
                 dropped = (data.dropped_out & in_contrast).sum(1) / in_contrast.sum(1)
                 for m, method in enumerate(analyses):
                     est = analyse(method, data, a, b, alpha)

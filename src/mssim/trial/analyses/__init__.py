@@ -13,6 +13,7 @@ from mssim.trial.analyses import (
     crossover,
     mann_whitney,
     mmrm,
+    n_of_1,
     responder,
     welch,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "crossover",
     "mann_whitney",
     "mmrm",
+    "n_of_1",
     "responder",
     "welch",
 ]

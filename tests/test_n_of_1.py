@@ -1,0 +1,155 @@
+"""Series of N-of-1 trials: the design, its analyses and per-patient effects (issue 17, part 3)."""
+
+import math
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mssim.config.load import load_scenario
+from mssim.errors import MssimError
+from mssim.model.engine import simulate
+from mssim.model.interventions import regimens
+from mssim.montecarlo.power import estimate
+from mssim.montecarlo.selfcheck import NULL_EFFECT
+from mssim.trial.analyses.n_of_1 import fit_mixed, long_frame, mixed, paired
+from mssim.trial.analyses.n_of_1_patients import (
+    patient_effects,
+    responders_classified,
+    true_patient_effects,
+)
+from mssim.trial.data import trial_data
+from mssim.trial.designs.n_of_1 import on_treatment
+from mssim.trial.randomization import randomize, total_patients
+
+SCENARIO = Path(__file__).parent.parent / "scenarios" / "n_of_1.toml"
+
+
+def test_sequences_periods_and_visits():
+    s = load_scenario(SCENARIO, ['trial.design="n_of_1_2"'])
+    names = [r.name for r in regimens(s)]
+    a, b = "acupuncture", "sham"
+    assert names == [
+        " then ".join(order) for order in ([a, b, a, b], [b, a, a, b], [a, b, b, a], [b, a, b, a])
+    ]
+    np.testing.assert_array_equal(
+        on_treatment(np.array([0, 1, 2, 3]), 2),
+        [[1, 0, 1, 0], [0, 1, 1, 0], [1, 0, 0, 1], [0, 1, 0, 1]],
+    )
+    # 3-week periods, 2-week washouts: visits at the end of every period
+    assert s.trial.visit_weeks() == [0, 3, 8, 13, 18]
+    starts = [c.start_day for c in regimens(s)[0].courses]
+    assert starts == [0, 35, 70, 105]
+    assert total_patients(s, 3) == 12
+
+
+def test_block_randomization_is_refused():
+    with pytest.raises(MssimError, match=r"trial\.randomization"):
+        load_scenario(SCENARIO, ['trial.randomization="blocks"'])
+
+
+def one_series(replicates: int, *more: str):
+    s = load_scenario(SCENARIO, ["arms.acupuncture.specific_effect=1.0", *more])
+    n = total_patients(s, 4)
+    outcomes = simulate(s, np.arange(replicates), n)
+    data = trial_data(s, outcomes, randomize(s, outcomes), "fatigue", n)
+    return s, outcomes, data
+
+
+# R 4, nlme, on long_frame(data, 0, r) of one_series(3) written to CSV:
+#   m <- lme(y ~ treat, random = ~ treat | id, data = d, method = "REML")
+#   summary(m)$tTable["treat", c("Value", "Std.Error")]; VarCorr(m)
+R_LME = [
+    # (estimate, SE, var(intercept), var(treat), residual variance)
+    (-0.38683127572016, 0.14154226899705, 0.8454521, 0.2184628, 0.4836915),
+    (-0.54666666666667, 0.16657265443260, 0.9452494, 0.4031242, 0.4358056),
+    (-0.573333333333333, 0.158122831877, 0.6202151, 0.2711064, 0.5309465),
+]
+
+
+def test_mixed_model_agrees_with_nlme_lme():
+    _, _, data = one_series(3)
+    for r, (est, se, var_id, var_treat, resid) in enumerate(R_LME):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = fit_mixed(long_frame(data, 0, r))
+        assert abs(fit.fe_params["treat"] - est) < 1e-4
+        assert abs(fit.bse_fe["treat"] - se) < 1e-4
+        np.testing.assert_allclose(
+            [fit.cov_re.iloc[0, 0], fit.cov_re.iloc[1, 1], fit.scale],
+            [var_id, var_treat, resid],
+            atol=1e-4,
+        )
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+def test_mixed_model_agrees_with_live_nlme(tmp_path):
+    _, _, data = one_series(2)
+    for r in range(2):
+        path = tmp_path / f"series{r}.csv"
+        long_frame(data, 0, r).to_csv(path, index=False)
+        call = (
+            f"library(nlme); d <- read.csv('{path}'); "
+            "m <- lme(y ~ treat, random = ~ treat | id, data = d, method = 'REML'); "
+            "cat(sprintf('%.12f', summary(m)$tTable['treat', c('Value', 'Std.Error')]))"
+        )
+        out = subprocess.run(["Rscript", "-e", call], capture_output=True, text=True, check=True)
+        est, se = map(float, out.stdout.split())
+        result = mixed(data, 0, 0, 0.05)
+        assert abs(result.estimate[r] - est) < 1e-4 and abs(result.se[r] - se) < 1e-4
+
+
+def test_paired_analysis_equals_the_mixed_model_on_complete_series():
+    """Complete, balanced series with interior variance estimates: the same effect and SE."""
+    _, _, data = one_series(3)
+    p, m = paired(data, 0, 0, 0.05), mixed(data, 0, 0, 0.05)
+    np.testing.assert_allclose(p.estimate, m.estimate, atol=1e-10)
+    np.testing.assert_allclose(p.se, m.se, atol=1e-4)
+
+
+def test_type_i_error_under_no_effect():
+    s = load_scenario(SCENARIO, [*NULL_EFFECT, "power.n_per_arm=[2]"])
+    row = estimate(s, replicates=400, progress=False).iloc[0]
+    mcse = math.sqrt(s.trial.alpha * (1 - s.trial.alpha) / row.replicates)
+    assert abs(row.power - s.trial.alpha) < 3.5 * mcse, row.power
+    assert abs(row.true_effect) < 1e-12
+
+
+def test_power_grows_with_cycles_at_the_same_number_of_patients():
+    rows = []
+    for cycles, per_sequence in ((2, 8), (3, 4), (4, 2)):  # 32 patients each
+        s = load_scenario(
+            SCENARIO,
+            [
+                f'trial.design="n_of_1_{cycles}"',
+                "arms.acupuncture.specific_effect=0.3",
+                f"power.n_per_arm=[{per_sequence}]",
+            ],
+        )
+        rows.append(estimate(s, replicates=300, progress=False).iloc[0])
+    power = [r.power for r in rows]
+    assert power[0] < power[1] < power[2], power
+    spread = math.hypot(rows[0].power_mcse, rows[2].power_mcse)
+    assert power[2] - power[0] > 3 * spread, power
+
+
+def test_shrunken_estimates_and_responders():
+    s, outcomes, data = one_series(2)
+    truth = true_patient_effects(s, outcomes, "fatigue", 0, 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        effects = patient_effects(data, 0, 0)
+    np.testing.assert_allclose(
+        effects.paired_estimate.mean(), paired(data, 0, 0, 0.05).estimate[0], atol=1e-12
+    )
+    # shrinkage: the shrunken estimates spread less than the paired ones
+    assert effects.shrunken_estimate.std() < effects.paired_estimate.std()
+    shares = responders_classified(effects, truth[0], s.symptoms.fatigue.mcid)
+    assert 0 < shares["true_responders"] < 1
+    mcid = s.symptoms.fatigue.mcid
+    responder = truth[0][effects.patient] <= -mcid
+    expected = ((effects.shrunken_estimate <= -mcid) == responder).mean()
+    assert shares["shrunken_correct"] == expected
