@@ -13,8 +13,10 @@ from mssim.config.load import load_scenario
 from mssim.errors import MssimError
 from mssim.model.engine import simulate
 from mssim.model.interventions import regimens
+from mssim.montecarlo.n_of_1 import power_by_patients_and_cycles
 from mssim.montecarlo.power import estimate
 from mssim.montecarlo.selfcheck import NULL_EFFECT
+from mssim.outputs.figures.n_of_1 import power_by_cycles
 from mssim.trial.analyses.n_of_1 import fit_mixed, long_frame, mixed, paired
 from mssim.trial.analyses.n_of_1_patients import (
     patient_effects,
@@ -119,21 +121,22 @@ def test_type_i_error_under_no_effect():
 
 
 def test_power_grows_with_cycles_at_the_same_number_of_patients():
-    rows = []
-    for cycles, per_sequence in ((2, 8), (3, 4), (4, 2)):  # 32 patients each
-        s = load_scenario(
-            SCENARIO,
-            [
-                f'trial.design="n_of_1_{cycles}"',
-                "arms.acupuncture.specific_effect=0.3",
-                f"power.n_per_arm=[{per_sequence}]",
-            ],
-        )
-        rows.append(estimate(s, replicates=300, progress=False).iloc[0])
-    power = [r.power for r in rows]
+    s = load_scenario(SCENARIO, ["arms.acupuncture.specific_effect=0.3"])
+    table = power_by_patients_and_cycles(s, [32], [2, 3, 4], replicates=300, progress=False)
+    power = table.power.tolist()
     assert power[0] < power[1] < power[2], power
-    spread = math.hypot(rows[0].power_mcse, rows[2].power_mcse)
+    spread = math.hypot(table.power_mcse.iloc[0], table.power_mcse.iloc[2])
     assert power[2] - power[0] > 3 * spread, power
+    assert table.patients.tolist() == [32, 32, 32]
+    assert len(power_by_cycles(table).axes) == 1
+
+
+def test_patients_that_do_not_split_into_sequences_are_refused():
+    s = load_scenario(SCENARIO)
+    with pytest.raises(MssimError, match="16 sequences of at least 2 patients"):
+        power_by_patients_and_cycles(s, [24], [4], replicates=2)
+    with pytest.raises(MssimError, match="cycles: 5 has no design"):
+        power_by_patients_and_cycles(s, [64], [5], replicates=2)
 
 
 def test_shrunken_estimates_and_responders():
