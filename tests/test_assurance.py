@@ -142,6 +142,7 @@ def test_run_writes_assurance_next_to_power(cli, tmp_path):
     np.testing.assert_array_equal(table.power_at_centre, power.power)
     assert (tmp_path / "r" / "assurance.png").stat().st_size > 0
     assert len(pd.read_csv(tmp_path / "r" / "prior_draws.csv")) == 20
+    assert "probability of success over the priors" in (tmp_path / "r" / "report.html").read_text()
 
 
 def test_bad_prior_on_the_command_line_exits_2_and_writes_nothing(cli, tmp_path):
