@@ -164,3 +164,14 @@ def test_figure_has_three_panels():
     power = estimate(centre_scenario(s), replicates=20, progress=False)
     fig = assurance_figure(next_to_power(result.table, power), result.curve)
     assert len(fig.axes) == 3
+
+
+def test_resume_gives_the_same_numbers(tmp_path):
+    s = with_prior('distribution="uniform", low=0.0, high=0.4', "power.n_per_arm=[10]")
+    first = run_assurance(s, replicates=12, chunk_size=4, out=tmp_path, progress=False)
+    chunks = sorted((tmp_path / "chunks").glob("chunk-*.npz"))
+    assert len(chunks) == 3
+    chunks[1].unlink()  # as if interrupted before the second chunk was kept
+    again = run_assurance(s, replicates=12, chunk_size=4, out=tmp_path, progress=False)
+    pd.testing.assert_frame_equal(first.table, again.table, check_exact=True)
+    pd.testing.assert_frame_equal(first.draws, again.draws, check_exact=True)
