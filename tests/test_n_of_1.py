@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mssim.config.load import load_scenario
@@ -156,3 +157,22 @@ def test_shrunken_estimates_and_responders():
     responder = truth[0][effects.patient] <= -mcid
     expected = ((effects.shrunken_estimate <= -mcid) == responder).mean()
     assert shares["shrunken_correct"] == expected
+
+
+def test_simulate_writes_the_patients_of_a_series(cli, tmp_path):
+    status, out, err = cli(
+        "simulate",
+        SCENARIO,
+        "--n",
+        3,
+        "--set",
+        "arms.acupuncture.specific_effect=1.0",
+        "--out",
+        tmp_path / "one",
+    )
+    assert status == 0, err
+    table = pd.read_csv(tmp_path / "one" / "n_of_1_patients.csv")
+    analysis = pd.read_csv(tmp_path / "one" / "analysis.csv")
+    assert len(table) == analysis.n_analysed.iloc[0]
+    assert abs(table.paired_estimate.mean() - analysis.estimate.iloc[0]) < 1e-12
+    assert f"right for {table.shrunken_correct.mean():.0%} by the shrunken" in out

@@ -15,14 +15,22 @@ is an improvement of at least ``threshold`` (default: the instrument's MCID).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from mssim.config.scenario import Scenario
 from mssim.model.outcomes import Outcomes
-from mssim.trial.analyses.n_of_1 import fit_mixed, long_frame, paired_differences
-from mssim.trial.data import TrialData
+from mssim.trial.analyses.n_of_1 import (
+    DESIGN_NAMES,
+    fit_mixed,
+    long_frame,
+    paired_differences,
+)
+from mssim.trial.data import TrialData, trial_data
 from mssim.trial.estimands import potential_endpoint
+from mssim.trial.randomization import Trials, contrast_regimens
 
 
 def patient_effects(data: TrialData, treatment: int, replicate: int = 0) -> pd.DataFrame:
@@ -38,7 +46,9 @@ def patient_effects(data: TrialData, treatment: int, replicate: int = 0) -> pd.D
         ``shrunken_estimate`` (treatment minus comparator, outcome units).
     """
     frame = long_frame(data, treatment, replicate)
-    fit = fit_mixed(frame)
+    with warnings.catch_warnings():  # a variance on its boundary (0) is a valid fit here
+        warnings.simplefilter("ignore")
+        fit = fit_mixed(frame)
     ids = np.unique(frame["id"])
     slope = fit.fe_params["treat"]
     return pd.DataFrame(
@@ -81,3 +91,42 @@ def responders_classified(
             ((effects["shrunken_estimate"] <= -threshold) == responder).mean()
         ),
     }
+
+
+def series_patients(trials: Trials) -> pd.DataFrame | None:
+    """Per-patient effects of the first replicate of an N-of-1 series (None otherwise).
+
+    One row per (endpoint, contrast, analysed patient): the paired and shrunken
+    estimates, the true effect, and whether each classifies the patient's responder
+    status (an improvement of at least the endpoint's MCID) correctly.
+
+    Args:
+        trials: Randomized trials of any design.
+
+    Returns:
+        The table for an N-of-1 design, else None.
+    """
+    scenario, outcomes = trials.scenario, trials.outcomes
+    if scenario.trial.design not in DESIGN_NAMES:
+        return None
+    n = trials.allocation.shape[1]
+    names = [f"{a} - {b}" for a, b in scenario.contrasts()]
+    frames = []
+    for endpoint in scenario.endpoints():
+        data = trial_data(scenario, outcomes, trials.allocation[:1], endpoint, n)
+        mcid = getattr(scenario.symptoms, endpoint).mcid
+        for (t, c), contrast in zip(contrast_regimens(scenario), names, strict=True):
+            effects = patient_effects(data, t, 0)
+            truth = true_patient_effects(scenario, outcomes, endpoint, t, c)[0]
+            responder = truth[effects["patient"]] <= -mcid
+            frames.append(
+                effects.assign(
+                    endpoint=endpoint,
+                    contrast=contrast,
+                    true_effect=truth[effects["patient"]],
+                    true_responder=responder,
+                    paired_correct=(effects["paired_estimate"] <= -mcid) == responder,
+                    shrunken_correct=(effects["shrunken_estimate"] <= -mcid) == responder,
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
