@@ -428,6 +428,25 @@ def test_responder_pvalue_matches_prop_test(x1, n1, x0, n0, quoted):
     assert res.p_value[0] == pytest.approx(quoted, rel=1e-10)
 
 
+def newcombe_variance(t: float, n1: int, n0: int, tie: float) -> float:
+    """Newcombe (2006) method 5 variance of the probabilistic index, times the tie factor."""
+    m = (n1 + n0) / 2
+    spread = 1 + (m - 1) * (1 - t) / (2 - t) + (m - 1) * t / (1 + t)
+    return tie * t * (1 - t) * spread / (n1 * n0)
+
+
+def newcombe_reference(theta: float, n1: int, n0: int, tie: float, z: float) -> list[float]:
+    """SE and interval ends solved independently with brentq: (theta - t)^2 = z^2 V(t)."""
+
+    def gap(t: float) -> float:
+        return (theta - t) ** 2 - z**2 * newcombe_variance(t, n1, n0, tie)
+
+    # At theta = 0 or 1, V vanishes there, so the bracket stops just short of it.
+    lo = optimize.brentq(gap, 0, min(theta, 1 - 1e-12), xtol=1e-14) if theta > 0 else 0.0
+    hi = optimize.brentq(gap, max(theta, 1e-12), 1, xtol=1e-14) if theta < 1 else 1.0
+    return [np.sqrt(newcombe_variance(theta, n1, n0, tie)), lo, hi]
+
+
 @SETTINGS
 @given(stacks())
 def test_mann_whitney_matches_scipy(s: Stack):
@@ -449,8 +468,11 @@ def test_mann_whitney_matches_scipy(s: Stack):
         # Probabilistic index straight from its definition, ties counting one half.
         diff = a[:, None] - b[None, :]
         assert_close(res.estimate[r], (diff > 0).mean() + 0.5 * (diff == 0).mean() - 0.5)
+        tie = 1 - (ties**3 - ties).sum() / (n**3 - n)
         z = stats.norm.ppf(1 - s.alpha / 2)
-        assert_close([res.se[r], res.ci_low[r], res.ci_high[r]], [se, est - z * se, est + z * se])
+        assert newcombe_variance(0.5, n1, n0, tie) == pytest.approx(se**2, rel=1e-12)
+        want = newcombe_reference(est + 0.5, n1, n0, tie, z)
+        assert_close([res.se[r], res.ci_low[r] + 0.5, res.ci_high[r] + 0.5], want)
 
 
 @SETTINGS

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mssim.config.load import load_scenario
+from mssim.montecarlo.power import chunk_statistics
 from mssim.montecarlo.sample_size import n_for_power, solve_n
 
 
@@ -74,3 +75,27 @@ def test_solve_n_then_recover():
     assert curve[answer.n_per_arm] >= 0.8
     assert (curve[curve.index < answer.n_per_arm] < 0.8).all()
     assert answer.replicates >= 0.8 * 0.2 / 0.03**2
+
+
+def test_solve_n_solves_on_the_primary_as_tested_under_the_strategy():
+    # Holm over primary and secondary, one-sided superiority (level alpha/2 = 0.025): the
+    # power solve_n reads is the share of trials in which Holm rejects the primary,
+    # p1 <= 0.0125, or p2 <= 0.0125 and p1 <= 0.025; not the primary's unadjusted power.
+    s = load_scenario(
+        None,
+        [
+            "arms.acupuncture.specific_effect=0.6",
+            'trial.secondary_endpoints=["pain"]',
+            'trial.multiplicity="holm"',
+            'trial.hypothesis="superiority"',
+            "power.n_per_arm=[10, 20, 40]",
+            "power.mcse_target=0.05",
+        ],
+    )
+    answer = solve_n(s, target=0.5, replicates=64, progress=False)
+    n_values = answer.curve.n_per_arm.tolist()
+    stats = chunk_statistics(s, n_values, [s.trial.analysis], np.arange(answer.replicates))
+    p1, p2 = stats["p_value"][0, :, 0, 0], stats["p_value"][0, :, 1, 0]
+    holm = (p1 <= 0.0125) | ((p2 <= 0.0125) & (p1 <= 0.025))
+    np.testing.assert_array_equal(answer.curve.power.to_numpy(), holm.mean(axis=-1))
+    assert (answer.curve.power.to_numpy() < (p1 <= 0.025).mean(axis=-1)).any()

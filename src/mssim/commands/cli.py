@@ -297,10 +297,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_selfcheck(args: argparse.Namespace) -> int:
     """Run the self-checks; exit status 1 if any fails."""
-    from mssim.montecarlo.selfcheck import print_checks, selfcheck
+    from mssim.montecarlo.selfcheck import FULL, QUICK, print_checks, selfcheck
 
-    table = selfcheck(replicates=args.replicates, n_jobs=args.jobs)
-    print_checks(table)
+    replicates, n_per_arm = QUICK if args.quick else FULL
+    table, skipped = selfcheck(args.replicates or replicates, n_per_arm, n_jobs=args.jobs)
+    print_checks(table, skipped)
     return 0 if table.passed.all() else 1
 
 
@@ -458,8 +459,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface (default loopback)")
     p.set_defaults(func=cmd_dashboard)
 
-    p = sub.add_parser("selfcheck", help="type I error, analytic power and reproducibility checks")
-    p.add_argument("--replicates", type=_positive, default=1000, help="trials per check")
+    p = sub.add_parser(
+        "selfcheck",
+        help="calibration matrix (type I error, coverage), analytic power and reproducibility",
+    )
+    p.add_argument(
+        "--replicates", type=_positive, default=None, help="trials per check (default 1000)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="200 trials of 20 per arm per check (for CI)"
+    )
     p.add_argument("--jobs", type=_positive, default=2, help="parallel workers")
     p.set_defaults(func=cmd_selfcheck)
     for command in sub.choices.values():

@@ -227,9 +227,16 @@ def _check_cross_fields(s: Scenario) -> None:
                     f"use {', '.join(sorted(scales))}: use effect_units = 'sd'",
                 )
     analysis = ANALYSES.get(s.trial.analysis)
-    problem = analysis.misfit(s.trial.design, s.trial.estimand)
+    problem = analysis.misfit(s.trial.design, s.trial.estimand, s.trial)
     if problem:
         fail("trial.analysis", problem)
+    instruments = {getattr(s.symptoms, e).instrument for e in s.endpoints() if e in active}
+    if s.trial.margin and s.trial.margin_units == "points" and len(instruments) > 1:
+        fail(
+            "trial.margin_units",
+            "a margin in points needs endpoints scored on one instrument; they use "
+            f"{', '.join(sorted(instruments))}: use margin_units = 'sd'",
+        )
     for i, week in enumerate(s.trial.follow_up_weeks):
         if week <= s.trial.weeks:
             fail(f"trial.follow_up_weeks.{i}", f"must be after trial.weeks={s.trial.weeks}")

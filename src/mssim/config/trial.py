@@ -91,7 +91,35 @@ class Trial(Strict):
     endpoint: str = Field("change", description="A registered endpoint (change, mean_post).")
     secondary_endpoints: list[str] = Field(default_factory=list)
     analysis: str = Field("ancova", description="A registered analysis (see mssim schema).")
-    alpha: float = Field(0.05, gt=0.0, le=0.5, description="Two-sided significance level.")
+    alpha: float = Field(
+        0.05,
+        gt=0.0,
+        le=0.5,
+        description="Two-sided significance level; one-sided hypotheses are tested at alpha / 2.",
+    )
+    hypothesis: Literal["two_sided", "superiority", "non_inferiority"] = Field(
+        "two_sided",
+        description="What each contrast tests: two_sided (no effect); superiority (one-sided, "
+        "benefit); non_inferiority (one-sided, worse by less than the margin). One-sided "
+        "tests are at alpha / 2, so they reject when the 1 - alpha CI clears the null value "
+        "(ICH E9 5.5).",
+    )
+    margin: NonNegative = Field(
+        0.0,
+        description="Non-inferiority margin of mean-difference analyses: the worsening "
+        "(treatment minus comparator) still tolerated, in margin_units of each endpoint.",
+    )
+    margin_units: Literal["points", "sd"] = Field(
+        "points",
+        description="Units of trial.margin: instrument points, or the instrument's reference SD.",
+    )
+    margin_risk_difference: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="Non-inferiority margin of the responder analysis: the shortfall in the "
+        "share of responders still tolerated (a risk difference).",
+    )
     missing_data: Literal["complete_case", "locf", "bocf"] = "complete_case"
     estimand: Literal["treatment_policy", "hypothetical", "composite"] = "treatment_policy"
     multiplicity: Literal[
@@ -123,6 +151,22 @@ class Trial(Strict):
     @classmethod
     def _known_analysis(cls, value: str) -> str:
         return ANALYSES.check(value)
+
+    @model_validator(mode="after")
+    def _margins_with_their_hypothesis(self) -> Trial:
+        margins = [f for f in ("margin", "margin_risk_difference") if getattr(self, f) > 0]
+        if self.hypothesis != "non_inferiority" and margins:
+            raise ValueError(
+                f"@trial.{margins[0]}: a margin is used only by hypothesis = "
+                f"'non_inferiority'; given hypothesis = {self.hypothesis!r}: remove the "
+                "margin or change the hypothesis"
+            )
+        if self.hypothesis == "non_inferiority" and not margins:
+            raise ValueError(
+                "@trial.margin: hypothesis = 'non_inferiority' needs a margin > 0: "
+                "trial.margin (mean differences) or trial.margin_risk_difference (responder)"
+            )
+        return self
 
     def visit_weeks(self) -> list[int]:
         """Visit weeks, baseline (0) first (the design decides)."""

@@ -3,7 +3,10 @@
 For every design point (n per arm), contrast, endpoint and analysis:
 
 * ``power``: share of trials significant after the multiplicity rule (the
-  type I error when the true effect is zero), with MCSE and Wilson interval;
+  type I error when the null hypothesis is true: no effect, or for
+  non-inferiority a true effect at the margin), with MCSE and Wilson interval;
+  ``hypothesis``, ``null_value`` (estimand units) and ``test_level`` (alpha, or
+  alpha / 2 one-sided, or 1 - threshold for a Bayesian rule) say what was tested;
 * ``bias``, ``rmse``, ``coverage`` against the counterfactual true effect;
 * ``type_s``: share of significant results with the wrong sign;
 * ``exaggeration`` (type M): mean |estimate| among significant results over
@@ -32,12 +35,16 @@ from mssim.model.engine import simulate
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
 from mssim.registry import ANALYSES, DESIGNS, loaded_plugins
 from mssim.trial.analyses.analysis import analyse
+from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
 from mssim.trial.data import trial_data
 from mssim.trial.estimands import EFFECT_MEASURES, true_effects
 from mssim.trial.multiplicity import adjust_pvalues, scenario_graph
 from mssim.trial.randomization import contrast_regimens, randomize, total_patients
 
 FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value", "reject", "n_analysed", "dropped")
+#: Periods reported by ``not_analysed_period<k>`` (a crossover has two; parallel one;
+#: an N-of-1 series has 2 per cycle, of which the first two are reported).
+PERIODS = 2
 KINDS = tuple(EFFECT_MEASURES)
 
 
@@ -56,6 +63,7 @@ def chunk_statistics(
     allocation = randomize(scenario, outcomes)
     shape = (len(analyses), len(n_per_arm), len(endpoints), len(pairs), len(replicates))
     out = {f: np.zeros(shape) for f in FIELDS}
+    out["not_analysed"] = np.full((PERIODS, *shape[1:]), np.nan)
     truth = np.zeros((len(KINDS), len(endpoints), len(pairs), len(replicates)))
     for e, endpoint in enumerate(endpoints):
         effects = true_effects(scenario, outcomes, endpoint)
@@ -69,8 +77,12 @@ def chunk_statistics(
             for c, (a, b) in enumerate(pairs):
                 in_contrast = (data.regimen == a) | (data.regimen == b) | everyone
                 dropped = (data.dropped_out & in_contrast).sum(1) / in_contrast.sum(1)
+                unseen = ~data.period_seen & in_contrast[..., None]
+                for k in range(min(unseen.shape[-1], PERIODS)):
+                    out["not_analysed"][k, i, e, c] = unseen[..., k].sum(1) / in_contrast.sum(1)
                 for m, method in enumerate(analyses):
-                    est = analyse(method, data, a, b, alpha)
+                    test = contrast_test(scenario, method, endpoint)
+                    est = analyse(method, data, a, b, alpha, test)
                     for field in FIELDS[:5]:
                         out[field][m, i, e, c] = getattr(est, field)
                     out["n_analysed"][m, i, e, c] = est.n_analysed
@@ -78,7 +90,8 @@ def chunk_statistics(
         for m, method in enumerate(analyses):
             # the family: every endpoint x contrast, primary endpoint first
             p = out["p_value"][m, i].reshape(-1, len(replicates)).T
-            level = ANALYSES.get(method).level(alpha)  # a Bayesian rule: 1 - its threshold
+            test_level = contrast_test(scenario, method, endpoints[0]).level(alpha)
+            level = ANALYSES.get(method).level(test_level)  # a Bayesian rule: 1 - threshold
             reject = adjust_pvalues(p, scenario.trial.multiplicity, level, scenario_graph(scenario))
             out["reject"][m, i] = reject.T.reshape(out["reject"][m, i].shape)
     return {**out, "truth": truth}
@@ -116,9 +129,12 @@ def summarize(
         kind = KINDS.index(measure)
         theta = stats["truth"][kind].mean(axis=-1)  # (endpoints, contrasts)
         nulls, families = {}, {}
+        tests = [contrast_test(scenario, method, endpoint) for endpoint in endpoints]
         for i in range(len(n_per_arm)):
             for e, c in hypotheses:
-                nulls[i, e, c] = negligible(float(theta[e, c]), stats["estimate"][m, i, e, c])
+                nulls[i, e, c] = true_null(
+                    float(theta[e, c]), stats["estimate"][m, i, e, c], tests[e]
+                )
             families[i] = family_rates(
                 [stats["reject"][m, i, e, c].astype(bool) for e, c in hypotheses],
                 [nulls[i, e, c] for e, c in hypotheses],
@@ -126,6 +142,10 @@ def summarize(
         for e, c in hypotheses:
             for i, n in enumerate(n_per_arm):
                 cell = {f: stats[f][m, i, e, c] for f in FIELDS}
+                periods = {
+                    f"not_analysed_period{k + 1}": float(stats["not_analysed"][k, i, e, c].mean())
+                    for k in range(PERIODS)
+                }
                 rows.append(
                     {
                         "analysis": method,
@@ -135,7 +155,13 @@ def summarize(
                         "n_per_arm": n,
                         **operating_characteristics(cell, float(theta[e, c])),
                         **posterior_characteristics(ANALYSES.get(method).threshold, cell),
+                        **periods,
                         "multiplicity": scenario.trial.multiplicity,
+                        "hypothesis": scenario.trial.hypothesis,
+                        "null_value": tests[e].null,
+                        "test_level": ANALYSES.get(method).level(
+                            tests[e].level(scenario.trial.alpha)
+                        ),
                         "true_null": nulls[i, e, c],
                         **families[i],
                     }
@@ -197,6 +223,24 @@ def negligible(theta: float, estimates: np.ndarray) -> bool:
         True if ``|theta|`` is at most :data:`NEGLIGIBLE_MCSE` MCSE (or exactly 0).
     """
     return abs(theta) <= negligible_tolerance(estimates)
+
+
+def true_null(theta: float, estimates: np.ndarray, test: NullHypothesis) -> bool:
+    """Whether the tested null hypothesis holds for a true effect.
+
+    Two-sided: the true effect is negligible (:func:`negligible`). One-sided: it is
+    within that tolerance of the null value (at the margin), or beyond it on the side
+    of harm.
+
+    Args:
+        theta: The true effect (estimand units).
+        estimates: Per-replicate estimates (NaN for failed fits).
+        test: The test of the hypothesis (its null value and direction of benefit).
+    """
+    shift = theta - test.null
+    if negligible(shift, estimates):
+        return True
+    return test.sides == 1 and test.better * shift < 0
 
 
 def family_rates(rejected: list[np.ndarray], nulls: list[bool]) -> dict[str, float]:
@@ -333,7 +377,7 @@ def check_analyses(scenario: Scenario, analyses: list[str]) -> None:
                 f"analysis: {method!r} is a single-trial analysis, too slow for Monte Carlo; "
                 f"use it with 'mssim simulate'. Allowed here: {', '.join(fast)}"
             )
-        problem = entry.misfit(scenario.trial.design, scenario.trial.estimand)
+        problem = entry.misfit(scenario.trial.design, scenario.trial.estimand, scenario.trial)
         if problem:
             raise MssimError(f"analysis: {problem}")
 
@@ -349,7 +393,7 @@ def analyses_for(scenario: Scenario, single_trial: bool = False) -> list[str]:
     return [
         a.name
         for a in ANALYSES
-        if (single_trial or a.monte_carlo) and a.misfit(trial.design, trial.estimand) is None
+        if (single_trial or a.monte_carlo) and a.misfit(trial.design, trial.estimand, trial) is None
     ]
 
 

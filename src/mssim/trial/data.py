@@ -35,7 +35,10 @@ class TrialData:
         observed: The endpoint is observed (after the missing-data rule).
         cluster: Practitioner id (-1 for unneedled arms).
         period2: Crossover period-2 score (NaN for parallel designs).
-        dropped_out: Dropped out before the endpoint visit.
+        dropped_out: Dropped out by the endpoint's last visit (a crossover: the end of
+            period 2).
+        period_seen: The score at the end of each period counts as observed, (R, N,
+            periods): one period in a parallel design, two in a crossover.
         scores: Visit scores after the missing-data rule, (R, N, visits).
         seen: The visit counts as observed (dropout, estimand strategy and the
             missing-data rule applied), (R, N, visits).
@@ -51,6 +54,7 @@ class TrialData:
     cluster: np.ndarray
     period2: np.ndarray
     dropped_out: np.ndarray
+    period_seen: np.ndarray
     scores: np.ndarray
     seen: np.ndarray
     visit_weeks: np.ndarray
@@ -86,6 +90,9 @@ def trial_data(
     elif trial.missing_data == "bocf":
         scores, seen = bocf(scores, seen)
     primary = 7 * trial.weeks
+    # each period's endpoint is its visit trial.weeks after the period starts
+    period_ends = [first + primary for first, _ in DESIGNS.get(trial.design).periods(trial)]
+    period_visits = [int(np.flatnonzero(outcomes.visit_days == day)[0]) for day in period_ends]
     cluster = allocated(outcomes.responses.practitioner)
     design = DESIGNS.get(trial.design)
     outcome, period2, observed = design.observe(sc, scores, seen, outcomes.visit_days)
@@ -124,7 +131,8 @@ def trial_data(
         observed=observed,
         cluster=cluster,
         period2=period2,
-        dropped_out=dropout <= primary,
+        dropped_out=dropout <= period_ends[-1],
+        period_seen=seen[..., period_visits],
         scores=scores,
         seen=seen,
         visit_weeks=outcomes.visit_days // 7,

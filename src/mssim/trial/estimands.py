@@ -100,11 +100,17 @@ class EffectMeasure:
         units: Units for tables and axis labels (``points`` means instrument points).
         truth: ``(change, responded, a, b)`` -> per-replicate true effect of regimen
             ``a`` minus ``b``; arrays are (R, N, regimens).
+        better: Sign of a benefit: -1 when a lower effect favours the treatment (symptom
+            scores are higher-is-worse), +1 when a higher one does.
+        margin: The ``trial`` field holding this measure's non-inferiority margin, or
+            None when a margin in its units has no clinical meaning.
     """
 
     name: str
     units: str
     truth: Callable[[np.ndarray, np.ndarray, int, int], np.ndarray]
+    better: int
+    margin: str | None
 
 
 EFFECT_MEASURES: dict[str, EffectMeasure] = {
@@ -114,16 +120,22 @@ EFFECT_MEASURES: dict[str, EffectMeasure] = {
             "mean_difference",
             "points",
             lambda change, responded, a, b: (change[..., a] - change[..., b]).mean(1),
+            better=-1,
+            margin="margin",
         ),
         EffectMeasure(
             "risk_difference",
             "(risk difference)",
             lambda change, responded, a, b: responded[..., a].mean(1) - responded[..., b].mean(1),
+            better=1,
+            margin="margin_risk_difference",
         ),
         EffectMeasure(
             "probability_index",
             "(probabilistic index - 1/2)",
             lambda change, responded, a, b: _probability_index(change[..., a], change[..., b]),
+            better=-1,
+            margin=None,
         ),
     )
 }

@@ -18,6 +18,7 @@ from mssim.model.outcomes import NEVER, Outcomes
 from mssim.model.population import MS_TYPES
 from mssim.registry import ANALYSES
 from mssim.trial.analyses.analysis import analyse
+from mssim.trial.analyses.hypothesis import contrast_test
 from mssim.trial.data import trial_data
 from mssim.trial.multiplicity import family_adjusted
 from mssim.trial.randomization import Trials, contrast_regimens
@@ -164,7 +165,9 @@ def analysis_table(trials: Trials, methods: list[str]) -> pd.DataFrame:
     """One row per (endpoint, contrast, method) for the first replicate trial.
 
     ``p_adjusted`` is the p-value adjusted by ``trial.multiplicity`` over the family of
-    every (endpoint, contrast) of the same method, primary endpoint first.
+    every (endpoint, contrast) of the same method, primary endpoint first; ``p_value``
+    is that of ``trial.hypothesis`` (one-sided for superiority and non-inferiority,
+    then significant at alpha / 2).
     """
     scenario, outcomes = trials.scenario, trials.outcomes
     alloc = trials.allocation[:1]
@@ -175,7 +178,8 @@ def analysis_table(trials: Trials, methods: list[str]) -> pd.DataFrame:
         data = trial_data(scenario, outcomes, alloc, endpoint, n)
         for (g_t, g_c), contrast in zip(contrast_regimens(scenario), names, strict=True):
             for method in methods:
-                est = analyse(method, data, g_t, g_c, scenario.trial.alpha)
+                test = contrast_test(scenario, method, endpoint)
+                est = analyse(method, data, g_t, g_c, scenario.trial.alpha, test)
                 frame = est.to_frame().iloc[0]
                 rows.append(
                     {
@@ -189,6 +193,7 @@ def analysis_table(trials: Trials, methods: list[str]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     # rows run endpoint by endpoint, contrast by contrast: the family's order per method
     table["multiplicity"] = scenario.trial.multiplicity
+    table["hypothesis"] = scenario.trial.hypothesis
     table["p_adjusted"] = np.nan
     for method in methods:
         rows_of = table.index[table.method == method]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from mssim.outputs.report.folder import Folder
@@ -27,6 +29,21 @@ DROPOUT_WORDS = {
     "mar": "more often after a worsening seen at the last visit",
     "mnar": "more often with a current, unseen worsening",
 }
+
+
+def hypothesis_words(t: Any) -> str:
+    """What each contrast tests, at which level (``trial.hypothesis``)."""
+    if t.hypothesis == "two_sided":
+        return f"two-sided tests at alpha = {t.alpha:g}"
+    words = f"one-sided {t.hypothesis.replace('_', '-')} tests at alpha / 2 = {t.alpha / 2:g}"
+    if t.hypothesis == "non_inferiority":
+        margins = []
+        if t.margin:
+            margins.append(f"{t.margin:g} {t.margin_units} for mean differences")
+        if t.margin_risk_difference:
+            margins.append(f"{t.margin_risk_difference:g} for the responder risk difference")
+        words += ", margin " + " and ".join(margins)
+    return words
 
 
 def scenario_section(found: Folder) -> str:
@@ -79,7 +96,7 @@ def scenario_section(found: Folder) -> str:
         f"<b>Screening:</b> {esc(screening)}",
         f"<b>Dropout:</b> {esc(dropout)}.",
         f"<b>Analysis:</b> {esc(ANALYSES.get(t.analysis).wording)}; "
-        f"{esc(MISSING_WORDS[t.missing_data])}; two-sided alpha = {t.alpha:g}; "
+        f"{esc(MISSING_WORDS[t.missing_data])}; {esc(hypothesis_words(t))}; "
         f"multiplicity: {esc(t.multiplicity)}.",
         f"<b>Estimand:</b> {esc(ESTIMAND_WORDS[t.estimand])}.",
     ]

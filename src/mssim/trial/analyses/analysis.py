@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mssim.registry import ANALYSES, DESIGNS
 from mssim.trial.analyses.estimates import Estimates
+from mssim.trial.analyses.hypothesis import TWO_SIDED, NullHypothesis
 from mssim.trial.data import TrialData
+from mssim.trial.estimands import EFFECT_MEASURES
 
 ALL_STRATEGIES = ("treatment_policy", "hypothetical", "composite")
 
@@ -23,10 +26,16 @@ class Analysis:
         wording: What it is, for the report ("ANCOVA of the endpoint adjusted for baseline").
         function: ``(data, treatment, comparator, alpha)`` -> per-replicate
             :class:`Estimates` of treatment minus comparator; ``data`` holds R
-            replicate trials.
+            replicate trials. An analysis testing one-sided hypotheses also takes a
+            fifth argument, the :class:`~mssim.trial.analyses.hypothesis.NullHypothesis`, and
+            returns its one-sided p-value.
         designs: Designs it fits.
         strategies: Intercurrent-event strategies (``trial.estimand``) it supports.
         monte_carlo: Fast enough to run over many replicates (else single trials only).
+        hypotheses: The ``trial.hypothesis`` values it tests (see
+            :mod:`mssim.trial.analyses.hypothesis`).
+        clustered: Its standard error allows for patients clustered by practitioner
+            (else it assumes independent patients).
         threshold: For a Bayesian decision rule, the posterior probability of benefit it
             requires: its ``p_value`` is the posterior probability of no benefit, and it
             decides for benefit when that is at most ``1 - threshold`` (in place of
@@ -40,18 +49,28 @@ class Analysis:
     designs: tuple[str, ...] = ("parallel",)
     strategies: tuple[str, ...] = ("treatment_policy", "hypothetical")
     monte_carlo: bool = True
+    hypotheses: tuple[str, ...] = ("two_sided",)
+    clustered: bool = False
     threshold: float | None = None
 
-    def level(self, alpha: float) -> float:
-        """What a ``p_value`` is compared with: alpha, or ``1 - threshold`` for a rule."""
-        return alpha if self.threshold is None else 1.0 - self.threshold
+    def level(self, test_level: float) -> float:
+        """What a ``p_value`` is compared with: the test's level, or ``1 - threshold``."""
+        return test_level if self.threshold is None else 1.0 - self.threshold
 
     def fits(self, design: str) -> bool:
         """Whether this analysis fits a design's data (directly or as another design)."""
         return design in self.designs or DESIGNS.get(design).analysed_as in self.designs
 
-    def misfit(self, design: str, strategy: str) -> str | None:
-        """Why this analysis does not fit a design and strategy, or None if it does."""
+    def misfit(self, design: str, strategy: str, trial: Any = None) -> str | None:
+        """Why this analysis does not fit a design and strategy, or None if it does.
+
+        Args:
+            design: A registered design name.
+            strategy: An intercurrent-event strategy (``trial.estimand``).
+            trial: The scenario's ``trial`` table; when given, its ``hypothesis`` must
+                be one this analysis tests, with a positive margin in its effect
+                measure's units for non-inferiority.
+        """
         if not self.fits(design):
             fits = [a.name for a in ANALYSES if a.fits(design)]
             return f"{self.name!r} does not fit design {design!r}; allowed: " + (
@@ -62,10 +81,32 @@ class Analysis:
             return f"{self.name!r} does not support the {strategy} estimand; allowed with it: " + (
                 ", ".join(fits) or "none"
             )
+        if trial is not None:
+            return self._hypothesis_misfit(trial)
+        return None
+
+    def _hypothesis_misfit(self, trial: Any) -> str | None:
+        """Why this analysis cannot test ``trial.hypothesis``, or None if it can."""
+        hypothesis = trial.hypothesis
+        if hypothesis not in self.hypotheses:
+            fits = [a.name for a in ANALYSES if hypothesis in a.hypotheses]
+            return f"{self.name!r} does not test the {hypothesis} hypothesis; allowed: " + (
+                ", ".join(fits) or "none"
+            )
+        field = EFFECT_MEASURES[self.estimand].margin
+        if hypothesis == "non_inferiority" and field and getattr(trial, field) <= 0:
+            return f"{self.name!r} tests non-inferiority against trial.{field}; give it > 0"
         return None
 
 
-def analyse(name: str, data: TrialData, treatment: int, comparator: int, alpha: float) -> Estimates:
+def analyse(
+    name: str,
+    data: TrialData,
+    treatment: int,
+    comparator: int,
+    alpha: float,
+    test: NullHypothesis = TWO_SIDED,
+) -> Estimates:
     """Run a registered analysis of one contrast.
 
     Args:
@@ -73,12 +114,17 @@ def analyse(name: str, data: TrialData, treatment: int, comparator: int, alpha: 
         data: The trial data (R replicates).
         treatment: Regimen index of the arm (crossover: the first sequence, AB).
         comparator: Regimen index of the comparator (crossover: BA).
-        alpha: Two-sided significance level.
+        alpha: Two-sided significance level (of the CI).
+        test: The hypothesis tested (:func:`~mssim.trial.analyses.hypothesis.contrast_test`);
+            default two-sided.
 
     Returns:
-        Per-replicate estimates (treatment minus comparator).
+        Per-replicate estimates (treatment minus comparator), with the p-value of ``test``.
 
     Raises:
         MssimError: For an unknown name.
     """
-    return ANALYSES.get(name, "analysis").function(data, treatment, comparator, alpha)
+    function = ANALYSES.get(name, "analysis").function
+    if test.sides == 2:
+        return function(data, treatment, comparator, alpha)
+    return function(data, treatment, comparator, alpha, test)

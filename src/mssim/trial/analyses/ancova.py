@@ -21,6 +21,7 @@ from mssim.trial.analyses.estimates import (
     _result,
     _wald,
 )
+from mssim.trial.analyses.hypothesis import HYPOTHESES, TWO_SIDED, NullHypothesis
 from mssim.trial.data import TrialData
 
 
@@ -73,6 +74,7 @@ def ancova(
     arm: np.ndarray,
     observed: np.ndarray,
     alpha: float = 0.05,
+    test: NullHypothesis = TWO_SIDED,
 ) -> Estimates:
     """ANCOVA: OLS of outcome on intercept + arm + baseline, classical SE.
 
@@ -82,6 +84,8 @@ def ancova(
         arm: 1/True for the treatment arm, 0/False for the comparator, shape (R, N).
         observed: True for analysed patients, shape (R, N).
         alpha: Two-sided significance level; the CI level is 1 - alpha.
+        test: The hypothesis tested; default two-sided (see
+            :mod:`mssim.trial.analyses.hypothesis`).
 
     Returns:
         The adjusted mean difference (arm coefficient) with the classical OLS SE and a t
@@ -95,12 +99,14 @@ def ancova(
         estimate, weights, _, rss, n, reason = ancova_fit(outcome, baseline, arm, observed)
         df = n - 3
         se = np.sqrt(rss / df * np.einsum("ij,ij->i", weights, weights))
-        return _result(estimate, se, _wald(estimate, se, df, alpha), n, reason)
+        return _result(estimate, se, _wald(estimate, se, df, alpha, test), n, reason)
 
 
-def _ancova(data: TrialData, treatment: int, comparator: int, alpha: float) -> Estimates:
+def _ancova(
+    data: TrialData, treatment: int, comparator: int, alpha: float, test: NullHypothesis = TWO_SIDED
+) -> Estimates:
     observed, arm = data.contrast(treatment, comparator)
-    return ancova(data.outcome, data.baseline, arm, observed, alpha)
+    return ancova(data.outcome, data.baseline, arm, observed, alpha, test)
 
 
 ANALYSES.register(
@@ -109,5 +115,6 @@ ANALYSES.register(
         estimand="mean_difference",
         wording="ANCOVA of the endpoint adjusted for baseline",
         function=_ancova,
+        hypotheses=HYPOTHESES,
     )
 )

@@ -22,6 +22,7 @@ from mssim.trial.analyses.estimates import (
     _result,
     _wald,
 )
+from mssim.trial.analyses.hypothesis import HYPOTHESES, TWO_SIDED, NullHypothesis
 from mssim.trial.data import TrialData
 
 
@@ -62,6 +63,7 @@ def ancova_cluster(
     cluster: np.ndarray,
     observed: np.ndarray,
     alpha: float = 0.05,
+    test: NullHypothesis = TWO_SIDED,
 ) -> Estimates:
     """ANCOVA with a CR2 cluster-robust SE and Satterthwaite (Bell–McCaffrey) df.
 
@@ -101,6 +103,8 @@ def ancova_cluster(
         cluster: Integer cluster (practitioner) id of each patient, shape (R, N).
         observed: True for analysed patients, shape (R, N).
         alpha: Two-sided significance level; the CI level is 1 - alpha.
+        test: The hypothesis tested; default two-sided (see
+            :mod:`mssim.trial.analyses.hypothesis`).
 
     Returns:
         As :func:`ancova` (estimate and SE in outcome units), plus reason
@@ -184,15 +188,17 @@ def ancova_cluster(
         cancelled = _negligible(meat, rss * np.einsum("ij,ij->i", weights, weights))
         extra = _reasons((TOO_FEW_CLUSTERS, g < 2), (ZERO_VARIANCE, cancelled))
         reason = np.where(reason == OK, extra, reason)
-        return _result(estimate, se, _wald(estimate, se, df, alpha), n, reason)
+        return _result(estimate, se, _wald(estimate, se, df, alpha, test), n, reason)
 
 
-def _clustered(data: TrialData, treatment: int, comparator: int, alpha: float) -> Estimates:
+def _clustered(
+    data: TrialData, treatment: int, comparator: int, alpha: float, test: NullHypothesis = TWO_SIDED
+) -> Estimates:
     observed, arm = data.contrast(treatment, comparator)
     # patients seen by no practitioner are clusters of their own
     own = -1 - np.arange(data.cluster.shape[1])
     cluster = np.where(data.cluster >= 0, data.cluster, own)
-    return ancova_cluster(data.outcome, data.baseline, arm, cluster, observed, alpha)
+    return ancova_cluster(data.outcome, data.baseline, arm, cluster, observed, alpha, test)
 
 
 ANALYSES.register(
@@ -202,5 +208,7 @@ ANALYSES.register(
         wording="ANCOVA adjusted for baseline, CR2 SEs clustered by practitioner "
         "with Satterthwaite df",
         function=_clustered,
+        hypotheses=HYPOTHESES,
+        clustered=True,
     )
 )

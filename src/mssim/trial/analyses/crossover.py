@@ -20,6 +20,7 @@ from mssim.trial.analyses.estimates import (
     _result,
     _wald,
 )
+from mssim.trial.analyses.hypothesis import HYPOTHESES, TWO_SIDED, NullHypothesis
 from mssim.trial.data import TrialData
 
 
@@ -29,6 +30,7 @@ def crossover(
     sequence: np.ndarray,
     observed: np.ndarray,
     alpha: float = 0.05,
+    test: NullHypothesis = TWO_SIDED,
 ) -> Estimates:
     """AB/BA crossover analysis adjusting for period (Grizzle; Jones & Kenward).
 
@@ -45,6 +47,8 @@ def crossover(
         sequence: 1/True for AB (treatment first), 0/False for BA, shape (R, N).
         observed: True for analysed patients (both periods observed), shape (R, N).
         alpha: Two-sided significance level; the CI level is 1 - alpha.
+        test: The hypothesis tested; default two-sided (see
+            :mod:`mssim.trial.analyses.hypothesis`).
 
     Returns:
         Per-replicate results. Reasons: ``too_few_analysed`` (an empty sequence or n < 3),
@@ -65,12 +69,14 @@ def crossover(
             (TOO_FEW, (n1 < 1) | (n0 < 1) | (n < 3)),
             (ZERO_VARIANCE, _negligible(ss1 + ss0, ss1 + ss0 + n1 * m1**2 + n0 * m0**2)),
         )
-        return _result(estimate, se, _wald(estimate, se, df, alpha), n, reason)
+        return _result(estimate, se, _wald(estimate, se, df, alpha, test), n, reason)
 
 
-def _crossover(data: TrialData, treatment: int, comparator: int, alpha: float) -> Estimates:
+def _crossover(
+    data: TrialData, treatment: int, comparator: int, alpha: float, test: NullHypothesis = TWO_SIDED
+) -> Estimates:
     observed, arm = data.contrast(treatment, comparator)
-    return crossover(data.outcome, data.period2, arm, observed, alpha)
+    return crossover(data.outcome, data.period2, arm, observed, alpha, test)
 
 
 ANALYSES.register(
@@ -81,5 +87,6 @@ ANALYSES.register(
         function=_crossover,
         designs=("crossover",),
         strategies=("treatment_policy",),
+        hypotheses=HYPOTHESES,
     )
 )

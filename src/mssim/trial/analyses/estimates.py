@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from mssim.trial.analyses.hypothesis import TWO_SIDED, NullHypothesis
+
 REASONS: dict[int, str] = {
     0: "ok",
     1: "too_few_analysed",
@@ -46,7 +48,9 @@ class Estimates:
         se: Standard error of ``estimate``.
         ci_low: Lower limit of the two-sided 1 - alpha confidence interval.
         ci_high: Upper limit of the two-sided 1 - alpha confidence interval.
-        p_value: Two-sided p-value of the method's test of no effect.
+        p_value: p-value of the method's test: two-sided of no effect by default,
+            one-sided for superiority and non-inferiority (see
+            :mod:`mssim.trial.analyses.hypothesis`).
         n_analysed: Number of patients analysed (int64).
         reason: Status code (int8), a key of :data:`REASONS`; 0 means ok.
     """
@@ -157,11 +161,24 @@ def _runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _wald(
-    estimate: np.ndarray, se: np.ndarray, df: np.ndarray | float, alpha: float
+    estimate: np.ndarray,
+    se: np.ndarray,
+    df: np.ndarray | float,
+    alpha: float,
+    test: NullHypothesis = TWO_SIDED,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the 1 - alpha CI limits and two-sided p-value, t on ``df`` (np.inf: normal)."""
+    """Return the two-sided 1 - alpha CI limits and the p-value of ``test``, t on ``df``.
+
+    ``df = np.inf`` gives the normal reference. With ``t = (estimate - test.null) / se``
+    the two-sided p-value is ``2 P(T > |t|)`` and the one-sided one ``P(T > -better t)``,
+    small when the estimate lies beyond the null value on the side of benefit.
+    """
     half = special.stdtrit(df, 1 - alpha / 2) * se
-    p = 2 * special.stdtr(df, -np.abs(estimate / se))
+    t = (estimate - test.null) / se
+    if test.sides == 2:
+        p = 2 * special.stdtr(df, -np.abs(t))
+    else:
+        p = special.stdtr(df, -test.better * t)
     return estimate - half, estimate + half, p
 
 

@@ -24,6 +24,7 @@ from mssim.trial.analyses.estimates import (
     _reasons,
     _result,
 )
+from mssim.trial.analyses.hypothesis import HYPOTHESES, TWO_SIDED, NullHypothesis
 from mssim.trial.data import TrialData
 
 # Bisection halves the bracket (width <= 1) this many times: limits to 2**-60 < 1e-18.
@@ -93,7 +94,11 @@ def _score_limit(
 
 
 def responder(
-    responded: np.ndarray, arm: np.ndarray, observed: np.ndarray, alpha: float = 0.05
+    responded: np.ndarray,
+    arm: np.ndarray,
+    observed: np.ndarray,
+    alpha: float = 0.05,
+    test: NullHypothesis = TWO_SIDED,
 ) -> Estimates:
     """Risk difference with the Miettinen–Nurminen score test and score interval.
 
@@ -110,6 +115,11 @@ def responder(
         arm: 1/True for the treatment arm, 0/False for the comparator, shape (R, N).
         observed: True for analysed patients, shape (R, N).
         alpha: Two-sided significance level; the CI level is 1 - alpha.
+        test: The hypothesis tested; default two-sided. A one-sided test uses the
+            score statistic at the null value, ``P(Z > z(test.null))`` (benefit is a
+            higher share), the Farrington and Manning (1990) non-inferiority test; it
+            rejects at alpha / 2 exactly when the score interval lies above the null
+            value.
 
     Returns:
         Risk difference (treatment minus comparator, proportion units). Reason
@@ -130,16 +140,22 @@ def responder(
         z_crit = float(special.ndtri(1 - alpha / 2))
         z0 = score_statistic(p1, p0, n1f, n0f, np.zeros_like(p1))
         # pooled share 0 or 1: both arms identical, no evidence of a difference
-        p_value = np.where(np.isfinite(z0), 2 * special.ndtr(-np.abs(z0)), 1.0)
+        if test.sides == 2:
+            p_value = np.where(np.isfinite(z0), 2 * special.ndtr(-np.abs(z0)), 1.0)
+        else:
+            z = score_statistic(p1, p0, n1f, n0f, np.full_like(p1, test.null))
+            p_value = np.where(np.isfinite(z), special.ndtr(-test.better * z), 1.0)
         low = _score_limit(p1, p0, n1f, n0f, z_crit, lower=True)
         high = _score_limit(p1, p0, n1f, n0f, z_crit, lower=False)
         se = (high - low) / (2 * z_crit)
         return _result(p1 - p0, se, (low, high, p_value), n1 + n0, reason)
 
 
-def _responder(data: TrialData, treatment: int, comparator: int, alpha: float) -> Estimates:
+def _responder(
+    data: TrialData, treatment: int, comparator: int, alpha: float, test: NullHypothesis = TWO_SIDED
+) -> Estimates:
     observed, arm = data.contrast(treatment, comparator)
-    return responder(data.responded, arm, observed, alpha)
+    return responder(data.responded, arm, observed, alpha, test)
 
 
 ANALYSES.register(
@@ -150,5 +166,6 @@ ANALYSES.register(
         "Miettinen-Nurminen score test and interval",
         function=_responder,
         strategies=("treatment_policy", "hypothetical", "composite"),
+        hypotheses=HYPOTHESES,
     )
 )

@@ -20,11 +20,16 @@ from mssim.trial.analyses.estimates import (
     _result,
     _wald,
 )
+from mssim.trial.analyses.hypothesis import HYPOTHESES, TWO_SIDED, NullHypothesis
 from mssim.trial.data import TrialData
 
 
 def welch_change(
-    change: np.ndarray, arm: np.ndarray, observed: np.ndarray, alpha: float = 0.05
+    change: np.ndarray,
+    arm: np.ndarray,
+    observed: np.ndarray,
+    alpha: float = 0.05,
+    test: NullHypothesis = TWO_SIDED,
 ) -> Estimates:
     """Welch's unequal-variance t-test on change from baseline.
 
@@ -33,11 +38,14 @@ def welch_change(
         arm: 1/True for the treatment arm, 0/False for the comparator, shape (R, N).
         observed: True for analysed patients, shape (R, N).
         alpha: Two-sided significance level; the CI level is 1 - alpha.
+        test: The hypothesis tested; default two-sided (see
+            :mod:`mssim.trial.analyses.hypothesis`).
 
     Returns:
         Mean difference (treatment minus comparator), Welch SE, CI and p-value on the
         Welch–Satterthwaite df, equal to ``scipy.stats.ttest_ind(treat, comp,
-        equal_var=False)``. Reasons: ``too_few_analysed`` if an arm has fewer than 2
+        equal_var=False)`` (one-sided: its ``alternative``, with the treatment
+        arm shifted by ``-test.null``). Reasons: ``too_few_analysed`` if an arm has fewer than 2
         patients, ``zero_variance`` if both arms are constant.
     """
     _check_alpha(alpha)
@@ -59,12 +67,14 @@ def welch_change(
                 _negligible(ss1, ss1 + n1 * m1**2) & _negligible(ss0, ss0 + n0 * m0**2),
             ),
         )
-        return _result(estimate, se, _wald(estimate, se, df, alpha), n1 + n0, reason)
+        return _result(estimate, se, _wald(estimate, se, df, alpha, test), n1 + n0, reason)
 
 
-def _welch(data: TrialData, treatment: int, comparator: int, alpha: float) -> Estimates:
+def _welch(
+    data: TrialData, treatment: int, comparator: int, alpha: float, test: NullHypothesis = TWO_SIDED
+) -> Estimates:
     observed, arm = data.contrast(treatment, comparator)
-    return welch_change(data.change, arm, observed, alpha)
+    return welch_change(data.change, arm, observed, alpha, test)
 
 
 ANALYSES.register(
@@ -73,5 +83,6 @@ ANALYSES.register(
         estimand="mean_difference",
         wording="Welch's t-test on change from baseline",
         function=_welch,
+        hypotheses=HYPOTHESES,
     )
 )
