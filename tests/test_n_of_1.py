@@ -14,9 +14,9 @@ from mssim.config.load import load_scenario
 from mssim.errors import MssimError
 from mssim.model.engine import simulate
 from mssim.model.interventions import regimens
+from mssim.montecarlo.calibration import NULL_EFFECT
 from mssim.montecarlo.n_of_1 import power_by_patients_and_cycles
 from mssim.montecarlo.power import estimate
-from mssim.montecarlo.selfcheck import NULL_EFFECT
 from mssim.outputs.figures.n_of_1 import power_by_cycles
 from mssim.trial.analyses.n_of_1 import fit_mixed, long_frame, mixed, paired
 from mssim.trial.analyses.n_of_1_patients import (
