@@ -55,7 +55,7 @@ def test_hypothetical_strategy_censors_after_relapse_and_uses_no_relapse_truth()
             "dropout.rate=0.0",
             # adverse events that never make anyone leave: only relapses censor
             *(
-                f"arms.{arm}.adverse_events={{minor={{per_session=0.01, dropout=0.0}}}}"
+                f"arms.{arm}.adverse_events={{minor={{per_patient=0.2, dropout=0.0}}}}"
                 for arm in ("acupuncture", "sham")
             ),
         ]

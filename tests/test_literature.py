@@ -83,7 +83,7 @@ def test_bad_input_writes_nothing(tmp_path):
 
 
 def test_a_scenario_without_acupuncture_is_refused():
-    bee = load_scenario(ROOT / "scenarios" / "bee_venom.toml")
+    bee = load_scenario(ROOT / "scenarios" / "wesselius_like.toml")
     with pytest.raises(MssimError, match=r"arms: .*acupuncture"):
         simulate_field(bee, n_studies=4)
 

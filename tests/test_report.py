@@ -12,6 +12,8 @@ import typing
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
@@ -102,6 +104,16 @@ def test_report_is_one_self_contained_html_file(run_folder):
         data = base64.b64decode(src.split(",", 1)[1], validate=True)
         assert data.startswith(PNG)
         Image.open(io.BytesIO(data)).verify()
+
+
+def test_report_shows_the_effect_breakdown(run_folder):
+    text = "".join(parse(run_folder / "report.html").text)
+    assert "Where the true mean difference comes from" in text
+    for heading in ("specific", "non-specific (expectation)", "unblinding", "dropout and decay"):
+        assert heading in text
+    power = pd.read_csv(run_folder / "power.csv")
+    parts = power[[c for c in power.columns if c.startswith("effect_")]].sum(axis=1)
+    assert np.allclose(parts, power.breakdown_true_effect, atol=1e-12)
 
 
 def test_report_has_every_section(run_folder):

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from mssim.config.load import load_scenario
-from mssim.model.behaviour import adverse_event_types, bang_index
-from mssim.model.engine import simulate
-from mssim.model.interventions import session_days
+from mssim.model.behaviour import adverse_event_types, bang_index, per_session_risk
+from mssim.model.dropout import dropout_hazard
+from mssim.model.engine import _dropout_pilot, simulate
+from mssim.model.interventions import regimens, session_days
 from mssim.trial.estimands import potential_endpoint, true_effects
 
 # A cohort whose fatigue never touches the 0-10 floor or ceiling, with full
@@ -147,19 +148,44 @@ def test_adverse_event_counts_match_their_rates():
     s = load_scenario(
         None,
         [
-            "arms.acupuncture.adverse_events={minor={per_session=0.05, dropout=0.0}, serious={per_session=0.01, dropout=1.0}}",
+            "arms.acupuncture.adverse_events={minor={per_patient=0.3, dropout=0.0}, serious={per_patient=0.1, dropout=1.0}}",
             "dropout.rate=0.0",
         ],
     )
     o = simulate(s, np.arange(6), 200)
     labels = adverse_event_types(s)
     sessions = o.sessions_attended[..., 0].sum()
-    for name, rate in (("minor", 0.05), ("serious", 0.01)):
+    expected = 24 * 0.9  # sessions x adherence
+    for name, risk in (("minor", 0.3), ("serious", 0.1)):
+        rate = 1 - (1 - risk) ** (1 / expected)  # per attended session
         count = o.adverse_events[..., 0, labels.index(f"acupuncture:{name}")].sum()
         # every attended session is a Bernoulli trial; the serious ones end attendance
         assert abs(count - rate * sessions) < 4 * math.sqrt(sessions * rate * (1 - rate))
     serious = o.adverse_events[..., 0, labels.index("acupuncture:serious")] > 0
     assert (o.dropout_day[..., 0][serious] <= o.visit_days[-1]).all()
+
+
+def test_adverse_event_risks_are_per_patient_over_the_course():
+    # the same per-patient risk whatever the number of sessions: 9% any event
+    # (Witt 2009; Bäumler 2021) over 10 or over 72 sessions
+    for weeks, per_week in ((5, 2.0), (24, 3.0)):
+        s = load_scenario(
+            None,
+            [
+                f"arms.acupuncture.weeks={weeks}",
+                f"arms.acupuncture.sessions_per_week={per_week}",
+                f"arms.sham.weeks={weeks}",
+                f"arms.sham.sessions_per_week={per_week}",
+                "arms.acupuncture.adherence=1.0",
+                "arms.acupuncture.adverse_events={serious={per_patient=0.0}}",
+                "dropout.rate=0.0",
+                f"trial.weeks={max(weeks, 12)}",
+            ],
+        )
+        o = simulate(s, np.arange(4), 500)
+        any_event = (o.adverse_events[..., 0, :].sum(-1) > 0).mean()
+        mcse = math.sqrt(0.09 * 0.91 / 2000)
+        assert abs(any_event - 0.09) < 4 * mcse
 
 
 def test_missed_sessions_lower_the_dose():
@@ -194,3 +220,45 @@ def test_bang_blinding_index():
     assert bang_index(g, verum=True) == pytest.approx((3 - 1) / 5)
     assert bang_index(g, verum=False) == pytest.approx((1 - 3) / 5)
     assert math.isnan(bang_index(np.array([], dtype=int), verum=True))
+
+
+def test_per_session_risk_gives_the_per_patient_risk_over_the_expected_sessions():
+    s = load_scenario(None, ["arms.acupuncture.adherence=0.8"])
+    arm = s.arms["acupuncture"]
+    q = per_session_risk(arm)
+    expected = 24 * 0.8
+    for risk, ae in zip(q, arm.adverse_events.values(), strict=True):
+        assert 1 - (1 - risk) ** expected == pytest.approx(ae.per_patient, rel=1e-12)
+
+
+def test_dropout_rate_is_realised_with_adverse_event_dropouts_under_mcar():
+    # half the patients have an event that ends participation half the time: the
+    # hazard makes up the rest, so 0.3 are gone by the last visit, not more
+    s = load_scenario(
+        None,
+        [
+            "arms.acupuncture.adverse_events={minor={per_patient=0.5, dropout=0.5}}",
+            "dropout.rate=0.3",
+        ],
+    )
+    o = simulate(s, np.arange(8), 500)
+    gone = (o.dropout_day <= o.visit_days[-1]).mean(axis=(1, 2))
+    mcse = gone.std(ddof=1) / math.sqrt(gone.size)
+    assert abs(gone.mean() - 0.3) < 4 * mcse
+    acupuncture, sham = ((o.dropout_day[..., g] <= o.visit_days[-1]).mean() for g in (0, 1))
+    assert acupuncture > sham + 0.1  # the events add to the acupuncture arm only
+
+
+def test_pilot_calibration_reduces_to_the_closed_form_without_informative_dropout():
+    # MAR with strength 0 is MCAR: the pilot's hazard equals the closed form
+    no_leaving = [
+        f"arms.{a}.adverse_events={{minor={{dropout=0.0}}, serious={{dropout=0.0}}}}"
+        for a in ("acupuncture", "sham")
+    ]
+    mar = load_scenario(None, [*no_leaving, "dropout.mechanism=mar", "dropout.strength=0"])
+    mcar = load_scenario(None, no_leaving)
+    horizon = mcar.horizon_days()
+    closed = dropout_hazard(mcar, regimens(mcar), horizon, _dropout_pilot)
+    assert closed == pytest.approx(-math.log(0.9) / horizon, rel=1e-12)
+    pilot = dropout_hazard(mar, regimens(mar), horizon, _dropout_pilot)
+    assert pilot == pytest.approx(closed, rel=1e-9)

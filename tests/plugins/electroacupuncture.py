@@ -12,6 +12,6 @@ INTERVENTIONS.register(
         sham=False,
         colour="#009E73",
         defaults={"specific_effect": 0.3, "sessions_per_week": 2.0, "weeks": 8},
-        adverse_events={"minor": {"per_session": 0.02, "dropout": 0.05}},
+        adverse_events={"minor": {"per_patient": 0.2, "dropout": 0.05}},
     )
 )

@@ -297,12 +297,15 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_selfcheck(args: argparse.Namespace) -> int:
     """Run the self-checks; exit status 1 if any fails."""
+    from mssim.montecarlo.published_targets import print_targets, published_targets
     from mssim.montecarlo.selfcheck import FULL, QUICK, print_checks, selfcheck
 
     replicates, n_per_arm = QUICK if args.quick else FULL
     table, skipped = selfcheck(args.replicates or replicates, n_per_arm, n_jobs=args.jobs)
     print_checks(table, skipped)
-    return 0 if table.passed.all() else 1
+    targets = published_targets()
+    print_targets(targets)
+    return 0 if table.passed.all() and targets.passed.all() else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,9 +12,18 @@ from mssim.registry import INTERVENTIONS
 
 
 class AdverseEvent(Strict):
-    """One adverse-event type of an intervention."""
+    """One adverse-event type of an intervention, as a risk per patient over the course.
 
-    per_session: Probability = Field(description="Probability per attended session.")
+    Published safety figures count patients with at least one event over a whole
+    course, so that is what is given. :func:`mssim.model.behaviour.per_session_risk`
+    turns it into the same risk at every attended session, such that a patient
+    attending the expected share (``adherence``) of the scheduled sessions has
+    this risk over the course; whoever attends fewer sessions has less.
+    """
+
+    per_patient: Probability = Field(
+        description="Chance a patient has this event at least once over the whole course."
+    )
     dropout: Probability = Field(description="Chance the event makes the patient drop out.")
 
 

@@ -110,7 +110,12 @@ _SYMPTOM_FIELDS = (
 )
 
 _CHARITE = "24 sessions in 12 weeks (Charité trial, NCT01864707)"
-_MADSEN = "sham vs no acupuncture SMD 0.42-0.45 (Madsen 2009; Linde 2010)"
+_NONSPECIFIC = (
+    "0.5 vs no acupuncture minus 0.2 vs sham (Vickers 2018) to 0.42-0.45 (Madsen 2009; "
+    "Linde 2010); the three contrasts land in their windows together"
+)
+_WITT = "any AE in 8.6% (Witt 2009) to 9.3% (Bäumler 2021) of patients"
+_SERIOUS = "about 1 per 10,000 patients (Bäumler 2021)"
 _NONE_BY_DEFINITION = "none by definition"
 
 #: Dotted field path (``*`` = any one segment; arms keyed by intervention) -> source.
@@ -194,24 +199,24 @@ SOURCES: dict[str, Source] = {
     "arms.acupuncture.specific_effect": Source(
         PUBLISHED, "SMD about 0.2 vs sham (Vickers 2012; Vickers 2018)"
     ),
-    "arms.acupuncture.nonspecific_effect": Source(PUBLISHED, _MADSEN),
+    "arms.acupuncture.nonspecific_effect": Source(CALIBRATED, _NONSPECIFIC),
     "arms.acupuncture.sessions_per_week": _design(_CHARITE),
     "arms.acupuncture.weeks": _design(_CHARITE),
-    "arms.acupuncture.guess_verum": _a("mild unblinding"),
-    "arms.acupuncture.adverse_events.minor.per_session": Source(
-        CALIBRATED, "any AE in 9.3% of patients over about 10 sessions (Bäumler 2021)"
-    ),
-    "arms.acupuncture.adverse_events.serious.per_session": Source(
-        CALIBRATED, "about 1 per 10,000 patients (Bäumler 2021)"
-    ),
+    "arms.acupuncture.guess_verum": _a("blinding holds: 'verum' as often as 'sham'"),
+    "arms.acupuncture.adverse_events.minor.per_patient": Source(PUBLISHED, _WITT),
+    "arms.acupuncture.adverse_events.serious.per_patient": Source(PUBLISHED, _SERIOUS),
     "arms.sham.specific_effect": _design("none by definition; see specific_fraction"),
     "arms.sham.specific_fraction": _a("a penetrating sham carries no specific effect; no source"),
-    "arms.sham.nonspecific_effect": Source(PUBLISHED, _MADSEN),
+    "arms.sham.nonspecific_effect": Source(CALIBRATED, _NONSPECIFIC),
     "arms.sham.sessions_per_week": _design("as the acupuncture arm"),
     "arms.sham.weeks": _design("as the acupuncture arm"),
-    "arms.sham.guess_verum": _a(),
-    "arms.sham.adverse_events.minor.per_session": _a("nocebo (Mult Scler 2010)"),
-    "arms.sham.adverse_events.serious.per_session": _a(_NO_SOURCE),
+    "arms.sham.guess_verum": _a("blinding holds: as the acupuncture arm"),
+    "arms.sham.adverse_events.minor.per_patient": _a(
+        "a penetrating sham pierces the skin as verum does: " + _WITT
+    ),
+    "arms.sham.adverse_events.serious.per_patient": _a(
+        "a penetrating sham pierces the skin as verum does: " + _SERIOUS
+    ),
     "arms.bee_venom.specific_effect": Source(PUBLISHED, "no effect on fatigue (Wesselius 2005)"),
     "arms.bee_venom.nonspecific_effect": Source(
         PUBLISHED, "no effect in an open comparison vs no stings (Wesselius 2005)"
@@ -220,23 +225,28 @@ SOURCES: dict[str, Source] = {
     "arms.bee_venom.weeks": _design("24 weeks of stings (Wesselius 2005)"),
     "arms.bee_venom.guess_verum": _a("stings cannot be hidden"),
     "arms.bee_venom.guess_dont_know": _a("stings cannot be hidden"),
-    "arms.bee_venom.adverse_events.local.per_session": Source(
-        CALIBRATED, "any AE in a median 29% of patients (Park 2015) over about 30 sessions"
+    "arms.bee_venom.adverse_events.local.per_patient": Source(
+        PUBLISHED, "any AE in a median 28.9% of patients, mostly local (Park 2015 PLoS One)"
     ),
-    "arms.bee_venom.adverse_events.systemic.per_session": _a(_NO_SOURCE),
-    "arms.bee_venom.adverse_events.anaphylaxis.per_session": Source(
-        CALIBRATED, "0.045% of patients (Toxins 2022 meta-analysis) over about 30 sessions"
+    "arms.bee_venom.adverse_events.systemic.per_patient": _a(_NO_SOURCE),
+    "arms.bee_venom.adverse_events.anaphylaxis.per_patient": Source(
+        PUBLISHED, "0.045% of patients, 95% CI 0.028-0.062% (Ko 2022 Toxins 14:238)"
     ),
     "arms.*.adverse_events.*.dropout": _a("share of events that end participation"),
     # ---- dropout, blinding
     "dropout.rate": Source(
-        CALIBRATED,
+        PUBLISHED,
         "about 10% over 12 weeks: 9-10% over 8-9 weeks, 21% over 15 weeks "
         "(Rog 2005; Möller 2011; Rammohan 2002; Collin 2010)",
     ),
     "dropout.mechanism": _a("missing completely at random; " + _NO_SOURCE),
     "dropout.strength": _a(_NO_SOURCE),
-    "blinding.expectation_gain": _a(),
+    "blinding.expectation_gain": _a(
+        "at most 0.5; open-label verum stays near 0.5 SD vs usual care (Vickers 2012)"
+    ),
+    "blinding.unblinding": _a(
+        "none added: published verum-vs-sham SMDs already include their trials' unblinding"
+    ),
     # ---- the trial and the Monte Carlo
     "trial.*": _design(),
     "trial.allocation.*": _design(),

@@ -14,21 +14,44 @@ class Dropout(Strict):
     """Dropout over the trial (Rog 2005; Möller 2011; Rammohan 2002; Collin 2010)."""
 
     rate: Probability = Field(
-        0.10, description="Share dropping out by the last visit under MCAR (about 10%/12 wk)."
+        0.10,
+        description="Share gone by the last visit, adverse-event dropouts included, under "
+        "any mechanism (about 10% over 12 weeks); see mssim.model.dropout.",
     )
     mechanism: Literal["mcar", "mar", "mnar"] = "mcar"
     strength: NonNegative = Field(
         1.0,
-        description="Log hazard ratio per reference SD of worsening (mar: observed; mnar: latent).",
+        description="Log hazard ratio per reference SD of worsening (mar: observed; mnar: "
+        "latent); shapes who drops out, not how many.",
     )
 
 
 class Blinding(Strict):
-    """How a patient's guess of their arm changes the non-specific effect."""
+    """How patients' guesses of their arm change the non-specific effect.
 
-    expectation_gain: NonNegative = Field(
-        0.3,
-        description="Relative rise (fall) of the non-specific effect on guessing verum (sham) (A).",
+    A patient's non-specific effect is multiplied by ``1 + expectation_gain *
+    guess`` (guess 1 'verum', 0 'don't know', -1 'sham'). By default the needled
+    arms guess alike ('verum' as often as 'sham'), so blinding holds: acupuncture
+    and sham differ by the specific effect only, and a zero specific effect is a
+    true null. Unblinding is asked for explicitly, with ``unblinding`` (or unequal
+    ``guess_verum`` between arms); the effect breakdown reports its part.
+    """
+
+    expectation_gain: float = Field(
+        0.1,
+        ge=0.0,
+        le=0.5,
+        description="Relative rise (fall) of the non-specific effect on guessing verum (sham); "
+        "at most 0.5, so an open-label verum arm (all guess verum) stays near 0.5 SD vs "
+        "usual care, as in the open comparisons (Vickers 2012) (A).",
+    )
+    unblinding: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.5,
+        description="Share of a blinded verum arm's other guesses turned into 'verum' because "
+        "the needling gives itself away; 0 = blinding holds. The published verum-vs-sham "
+        "SMDs already include the unblinding of those trials, so the default adds none (A).",
     )
 
 

@@ -1,56 +1,17 @@
-"""What patients do: attend sessions, suffer adverse events, drop out, guess.
+"""What patients do: attend sessions, suffer adverse events, guess their arm.
 
-Dropout is a hazard process. Each patient draws one unit-exponential
-threshold; they drop out on the day their cumulative hazard passes it, so
-the same patient drops out at the same point under every regimen unless the
-regimen changes their hazard. The daily base hazard gives ``dropout.rate``
-by the last visit under MCAR. Under ``mar`` the hazard grows with the
-worsening seen at the last visit; under ``mnar`` with the current, unseen,
-worsening of the latent primary symptom (so patients without benefit leave).
+Attendance and adverse events are drawn in the kernel (:mod:`mssim.model.kernel`)
+from per-session probabilities; dropout is calibrated in
+:mod:`mssim.model.dropout`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from scipy.special import ndtr
 
+from mssim.config.arms import Arm
 from mssim.config.scenario import Scenario
-from mssim.model import rng
-from mssim.model.interventions import GUESS_SHAM, GUESS_VERUM, Regimen
-
-# Per-slot uniforms: attendance, adverse-event type, dropout after the event.
-SLOT_DRAWS = 3
-
-
-@dataclass(frozen=True)
-class BehaviourDraws:
-    """Uniforms and thresholds behind behaviour, shared by every regimen.
-
-    Attributes:
-        threshold: Unit-exponential dropout threshold, (R, N).
-        slots: Uniforms per session slot, (R, N, slots, SLOT_DRAWS).
-    """
-
-    threshold: np.ndarray
-    slots: np.ndarray
-
-
-def draw_behaviour(
-    scenario: Scenario, regimen_list: list[Regimen], replicates: np.ndarray, n_patients: int
-) -> BehaviourDraws:
-    """Draw the behaviour stream for a chunk (patient-major)."""
-    n_slots = max(max(r.n_sessions for r in regimen_list), 1)
-    z = rng.normals(scenario.seed, replicates, "behaviour", (n_patients, 1 + n_slots * SLOT_DRAWS))
-    u = ndtr(z)
-    threshold = -np.log(ndtr(-z[..., 0]))  # -log(1 - U), accurate in the tail
-    return BehaviourDraws(threshold, u[..., 1:].reshape(*z.shape[:2], n_slots, SLOT_DRAWS))
-
-
-def base_hazard(rate: float, days: int) -> float:
-    """Daily hazard giving dropout probability ``rate`` over ``days`` days."""
-    return -np.log1p(-min(rate, 1.0 - 1e-12)) / max(days, 1)
+from mssim.model.interventions import GUESS_SHAM, GUESS_VERUM
 
 
 def adverse_event_types(scenario: Scenario) -> list[str]:
@@ -58,33 +19,22 @@ def adverse_event_types(scenario: Scenario) -> list[str]:
     return [f"{arm}:{ae}" for arm, a in scenario.arms.items() for ae in a.adverse_events]
 
 
-def session_events(
-    scenario: Scenario, arm: str, slot_uniforms: np.ndarray, present: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Attendance and adverse events at one scheduled session.
+def per_session_risk(arm: Arm) -> np.ndarray:
+    """Risk of each adverse-event type at one attended session, in the arm's order.
+
+    An event's ``per_patient`` risk ``p`` is over the whole course for a patient
+    attending the expected ``n = sessions x adherence`` sessions, so the risk
+    per attended session is ``1 - (1 - p) ** (1 / n)``.
 
     Args:
-        scenario: The scenario.
-        arm: The course's arm.
-        slot_uniforms: This slot's uniforms, (..., SLOT_DRAWS).
-        present: Patient still in the trial.
+        arm: The arm.
 
     Returns:
-        (attended, event type index into the arm's adverse events or -1,
-        dropout caused by the event).
+        Probabilities (0-1), one per adverse-event type.
     """
-    a = scenario.arms[arm]
-    attended = present & (slot_uniforms[..., 0] < a.adherence)
-    event = np.full(attended.shape, -1, dtype=np.int64)
-    leaves = np.zeros(attended.shape, dtype=bool)
-    upper = 0.0
-    # Rarer, more serious events first so a rate change moves few patients.
-    for k, ae in reversed(list(enumerate(a.adverse_events.values()))):
-        lower, upper = upper, upper + ae.per_session
-        hit = attended & (slot_uniforms[..., 1] >= lower) & (slot_uniforms[..., 1] < upper)
-        event[hit] = k
-        leaves |= hit & (slot_uniforms[..., 2] < ae.dropout)
-    return attended, event, leaves
+    expected = max(arm.n_sessions() * arm.adherence, 1.0)
+    risks = np.array([ae.per_patient for ae in arm.adverse_events.values()], dtype=float)
+    return -np.expm1(np.log1p(-np.minimum(risks, 1.0 - 1e-15)) / expected)
 
 
 def bang_index(guess: np.ndarray, verum: bool) -> float:

@@ -31,7 +31,8 @@ import numpy as np
 
 from mssim.config.scenario import Scenario
 from mssim.model import kernel, rng
-from mssim.model.behaviour import adverse_event_types, base_hazard
+from mssim.model.behaviour import adverse_event_types, per_session_risk
+from mssim.model.dropout import dropout_hazard
 from mssim.model.interventions import Regimen, draw_responses, drug_effect, regimens
 from mssim.model.kernel_io import SYMPTOM_FIELDS, Outputs, Params, new_scratch
 from mssim.model.outcomes import NEVER, DailyPaths, Outcomes
@@ -130,8 +131,10 @@ def _params(setup: _Setup) -> Params:
     ae_rate = np.zeros((len(arms), n_ae))
     ae_dropout = np.zeros((len(arms), n_ae))
     for a, arm in enumerate(sc.arms.values()):
-        for e, event in enumerate(arm.adverse_events.values()):
-            ae_rate[a, e], ae_dropout[a, e] = event.per_session, event.dropout
+        for e, (risk, event) in enumerate(
+            zip(per_session_risk(arm), arm.adverse_events.values(), strict=True)
+        ):
+            ae_rate[a, e], ae_dropout[a, e] = risk, event.dropout
     g, c = len(setup.regimens), max(len(x.courses) for x in setup.regimens)
     course_arm = np.zeros((g, c), dtype=np.int64)
     end_day = np.zeros((g, c), dtype=np.int64)
@@ -195,7 +198,7 @@ def _params(setup: _Setup) -> Params:
         ae_dropout=ae_dropout,
         ae_count=np.array([len(a.adverse_events) for a in sc.arms.values()], dtype=np.int64),
         ae_offset=np.cumsum([0] + [len(a.adverse_events) for a in sc.arms.values()])[:-1],
-        hazard0=float(base_hazard(sc.dropout.rate, horizon)),
+        hazard0=dropout_hazard(sc, setup.regimens, horizon, _dropout_pilot),
         mechanism=("mcar", "mar", "mnar").index(sc.dropout.mechanism),
         strength=float(sc.dropout.strength),
         primary_symptom=p_sym,
@@ -212,6 +215,13 @@ def _params(setup: _Setup) -> Params:
         ),
         hypothetical=int(sc.trial.estimand == "hypothetical"),
     )
+
+
+def _dropout_pilot(
+    scenario: Scenario, replicates: np.ndarray, n_patients: int, keep_daily: bool
+) -> Outcomes:
+    """The engine run behind a MAR or MNAR dropout calibration (:mod:`mssim.model.dropout`)."""
+    return simulate(scenario, replicates, n_patients, keep_daily=keep_daily)
 
 
 def _dose_free_improvement(

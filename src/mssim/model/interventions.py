@@ -6,8 +6,17 @@ is simulated under every regimen from the same noise (potential outcomes).
 
 Effect of a course on a patient (improvement, NRS points of a symptom)::
 
-    dose(t) * [specific * response_i + nonspecific * expectation_i * guess_i
+    dose(t) * [specific * response_i + nonspecific * expectation_i * blind_i
                + practitioner_j]
+
+with ``blind_i = 1 + expectation_gain * guess_i`` (guess 1 'verum', 0 'don't
+know', -1 'sham'). The specific and non-specific effects add: the defaults are
+calibrated so that verum vs sham, sham vs no treatment and verum vs usual care
+land in their published windows together (PARAMETERS section 9). Guesses are
+drawn from one uniform per patient, so arms with the same guess shares give
+every patient the same guess: with default blinding a zero specific effect is
+an exact null for verum vs sham. Unblinding (``blinding.unblinding``) turns a
+share of a blinded verum arm's other guesses into 'verum'.
 
 ``dose`` rises by ``gain_per_session * (1 - dose)`` at each attended session
 and, after the course's last scheduled session (or dropout), halves every
@@ -148,12 +157,11 @@ def draw_responses(
         for ci, course in enumerate(regimen.courses):
             arm = scenario.arms[course.arm]
             needled = arm.kind.needled
+            verum_share, dont_know_share = guess_shares(scenario, course.arm)
             arm_guess = np.where(
-                u[..., 3] < arm.guess_verum,
+                u[..., 3] < verum_share,
                 GUESS_VERUM,
-                np.where(
-                    u[..., 3] < arm.guess_verum + arm.guess_dont_know, GUESS_DONT_KNOW, GUESS_SHAM
-                ),
+                np.where(u[..., 3] < verum_share + dont_know_share, GUESS_DONT_KNOW, GUESS_SHAM),
             ).astype(np.int8)
             blind = 1.0 + scenario.blinding.expectation_gain * arm_guess
             prac = np.minimum(
@@ -177,6 +185,27 @@ def draw_responses(
                 per_nrs = model.instruments[si].points_per_nrs()
                 direct[:, :, gi, ci, si] = weight * person_sd * ref / per_nrs
     return Responses(direct, signal, guess, practitioner, responder, expectation, zp)
+
+
+def guess_shares(scenario: Scenario, arm: str) -> tuple[float, float]:
+    """Shares of an arm's patients guessing 'verum' and 'don't know'.
+
+    In a needled verum arm, ``blinding.unblinding`` of the patients who would
+    otherwise guess 'don't know' or 'sham' guess 'verum' instead.
+
+    Args:
+        scenario: The scenario.
+        arm: Arm name.
+
+    Returns:
+        (share guessing verum, share answering don't know), each 0-1.
+    """
+    a = scenario.arms[arm]
+    unblinding = scenario.blinding.unblinding if a.kind.verum and a.kind.needled else 0.0
+    return (
+        a.guess_verum + unblinding * (1.0 - a.guess_verum),
+        a.guess_dont_know * (1.0 - unblinding),
+    )
 
 
 def dose_step(

@@ -32,6 +32,7 @@ from mssim.config.load import with_overrides
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.model.engine import simulate
+from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
 from mssim.registry import ANALYSES, DESIGNS, loaded_plugins
 from mssim.trial.analyses.analysis import analyse
@@ -460,4 +461,4 @@ def estimate(
         progress=progress,
     )
     stats = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
-    return summarize(scenario, n_values, methods, stats)
+    return breakdown_columns(scenario, summarize(scenario, n_values, methods, stats), reps)

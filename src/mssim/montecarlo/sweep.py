@@ -31,6 +31,7 @@ from mssim.config.load import with_overrides
 from mssim.config.relevance import inert_reason
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
+from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.parallel import (
     Checkpoints,
     ChunkResult,
@@ -298,7 +299,7 @@ def run_sweep(
     for c, (cell, point) in enumerate(zip(cells, points, strict=True)):
         mine = parts[c * len(ranges) : (c + 1) * len(ranges)]
         stats = {k: np.concatenate([p[k] for p in mine], axis=-1) for k in mine[0]}
-        frame = summarize(cell, n_values, methods, stats)
+        frame = breakdown_columns(cell, summarize(cell, n_values, methods, stats), reps)
         frame.insert(0, "cell", c)
         for position, (field, value) in enumerate(point.items(), start=1):
             frame.insert(position, field, value)

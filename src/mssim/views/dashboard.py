@@ -56,7 +56,7 @@ class Settings:
         n_per_arm: Patients per arm.
         specific_effect: Treatment arm's specific effect (its ``effect_units``, SD by default).
         nonspecific_effect: Non-specific effect of the treatment arm and of a sham.
-        dropout_rate: Share dropping out by the last visit under MCAR (0-1).
+        dropout_rate: Share gone by the last visit, under any mechanism (0-1).
         dropout_mechanism: ``mcar``, ``mar`` or ``mnar``.
         comparator: ``sham`` or ``usual_care``.
     """
@@ -237,14 +237,20 @@ def Controls(settings: solara.Reactive[Settings], units: str) -> None:
         max=max(100, s.n_per_arm),
         on_value=setter("n_per_arm"),
     )
-    for label, field, top in (
-        (f"Specific effect: {s.specific_effect:.2f} {units}", "specific_effect", 1.0),
-        (f"Non-specific effect: {s.nonspecific_effect:.2f} {units}", "nonspecific_effect", 1.0),
-        (f"Dropout by the last visit: {s.dropout_rate:.0%}", "dropout_rate", 0.6),
+    # steps put each default on the slider's grid (non-specific: 0.38 SD)
+    for label, field, top, step in (
+        (f"Specific effect: {s.specific_effect:.2f} {units}", "specific_effect", 1.0, 0.05),
+        (
+            f"Non-specific effect: {s.nonspecific_effect:.2f} {units}",
+            "nonspecific_effect",
+            1.0,
+            0.01,
+        ),
+        (f"Dropout by the last visit: {s.dropout_rate:.0%}", "dropout_rate", 0.6, 0.05),
     ):
         value = getattr(s, field)
         solara.SliderFloat(
-            label, value, min=0.0, max=max(top, value), step=0.05, on_value=setter(field)
+            label, value, min=0.0, max=max(top, value), step=step, on_value=setter(field)
         )
     for title, field, labels in (
         ("Dropout mechanism", "dropout_mechanism", MECHANISMS),

@@ -152,7 +152,8 @@ def type_s_at_small_effects(
 
     Returns:
         One row per effect: ``specific_effect``, ``true_effect`` (points,
-        including any unblinding), ``power``, ``type_s`` with MCSE,
+        including any unblinding), ``power``, ``type_s`` with MCSE (undefined
+        at a zero specific effect, a true null under default blinding),
         ``exaggeration``; and type S against the true effect.
     """
     arm = _verum(scenario)
@@ -427,7 +428,7 @@ def locf_under_informative_dropout(
     scenario: Scenario,
     n_per_arm: int = 60,
     replicates: int = 200,
-    dropout_rate: float = 0.3,
+    dropout_rate: float = 0.4,
     strength: float = 2.0,
     ax: Axes | None = None,
 ) -> tuple[pd.DataFrame, Figure]:

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from mssim.errors import MssimError
+from mssim.outputs.report.breakdown import breakdown_table
 from mssim.outputs.report.folder import Folder
 from mssim.outputs.report.html import (
     bullets,
@@ -153,6 +154,7 @@ def results_section(found: Folder) -> str:
         "|estimate| of significant results over |true effect|. Wilson intervals of power are "
         "drawn as bands in the power curve and listed in the CSV.</p>"
         + html_table(table, wide=True)
+        + breakdown_table(results, units_of(found, first))
     )
     return section("results", "Results", body)
 
