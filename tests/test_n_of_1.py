@@ -64,12 +64,13 @@ def one_series(replicates: int, *more: str):
 
 # R 4, nlme, on long_frame(data, 0, r) of one_series(3) written to CSV:
 #   m <- lme(y ~ treat, random = ~ treat | id, data = d, method = "REML")
-#   summary(m)$tTable["treat", c("Value", "Std.Error")]; VarCorr(m)
+#   summary(m)$tTable["treat", c("Value", "Std.Error")]
+#   getVarCov(m)[1, 1]; getVarCov(m)[2, 2]; m$sigma^2
 R_LME = [
     # (estimate, SE, var(intercept), var(treat), residual variance)
-    (-0.38683127572016, 0.14154226899705, 0.8454521, 0.2184628, 0.4836915),
-    (-0.54666666666667, 0.16657265443260, 0.9452494, 0.4031242, 0.4358056),
-    (-0.573333333333333, 0.158122831877, 0.6202151, 0.2711064, 0.5309465),
+    (-0.36076817558299, 0.13641395294925, 0.8567096, 0.1858183, 0.4749276),
+    (-0.49553001277139, 0.15568937618043, 0.7949422, 0.4181314, 0.4272074),
+    (-0.54814814814815, 0.15520237533891, 0.5696159, 0.2539365, 0.5223869),
 ]
 
 
