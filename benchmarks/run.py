@@ -17,8 +17,10 @@ Figures (see RESULTS.md for the targets):
 7. the per-trial cost of every registered Monte Carlo analysis as a share of the
    simulation cost of the same trials;
 8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated);
-9. assurance (a normal prior on the specific effect) against a plain run of the
-   same replicates and design points.
+9. the MMRM of 1,000 trials of 100 per arm with 4 post-baseline visits, as a share
+   of the simulation cost of the same trials (figure 7's timing);
+10. assurance (a normal prior on the specific effect) against a plain run of the
+    same replicates and design points.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,7 @@ class Sizes:
     analysis_replicates: int = 500  # the ratio is scale-free; scaled to 10,000 in the output
     analysis_n_per_arm: int = 100
     curve_replicates: int = 10000
+    mmrm_replicates: int = 1000
     assurance_replicates: int = 200  # the ratio is scale-free; two chunks per run
 
 
@@ -86,6 +89,7 @@ QUICK = Sizes(
     memory_replicates=(100, 400),
     crn_replicates=20,
     analysis_replicates=100,
+    mmrm_replicates=100,
     assurance_replicates=40,
 )
 
@@ -611,17 +615,34 @@ def _analysis_costs(
     ]
 
 
-# ---- 9. assurance --------------------------------------------------------------
+# ---- 9. MMRM at 4 visits --------------------------------------------------------
+
+# Visits at weeks 3, 6 and 9 before the primary visit (week 12)
+MMRM_VISITS = ("trial.extra_visit_weeks=[3, 6, 9]",)
+
+
+def mmrm_cost(sizes: Sizes) -> list[Figure]:
+    """Figure 9: the MMRM of many trials with 4 post-baseline visits, timed as figure 7."""
+    kind = calibration.TRIALS[0]  # parallel
+    scenario = load_scenario(None, [*kind.alternative, *MMRM_VISITS])
+    name = f"{kind.name}, 4 post-baseline visits"
+    figures = _analysis_costs(
+        name, scenario, ["mmrm"], [], replace(sizes, analysis_replicates=sizes.mmrm_replicates)
+    )
+    return [replace(f, name=f"9. {f.name[3:]}") for f in figures]
+
+
+# ---- 10. assurance -------------------------------------------------------------
 
 
 def assurance_cost(scenario: Scenario, sizes: Sizes) -> list[Figure]:
-    """Figure 9: assurance over a normal prior vs a plain run, same replicates and sizes."""
+    """Figure 10: assurance over a normal prior vs a plain run, same replicates and sizes."""
     r = sizes.assurance_replicates
     field = "arms.acupuncture.specific_effect"
     prior = {field: {"distribution": "normal", "mean": 0.2, "sd": 0.1}}
     with_prior = with_overrides(scenario, values={"priors": prior})
     ns = sorted(scenario.power.n_per_arm)
-    heading(f"9. Assurance vs a plain run: R={r}, n_per_arm={ns}, prior N(0.2, 0.1) on {field}")
+    heading(f"10. Assurance vs a plain run: R={r}, n_per_arm={ns}, prior N(0.2, 0.1) on {field}")
     t_plain, _ = timed(lambda: curve(centre_scenario(with_prior), r, n_per_arm=ns))
     t_assurance, _ = timed(
         lambda: run_assurance(with_prior, n_per_arm=ns, replicates=r, progress=False)
@@ -632,7 +653,7 @@ def assurance_cost(scenario: Scenario, sizes: Sizes) -> list[Figure]:
     say()
     return [
         Figure(
-            f"9. assurance / plain run (R={r}, ratio scale-free)",
+            f"10. assurance / plain run (R={r}, ratio scale-free)",
             f"{ratio:.2f}x ({t_assurance:.1f} s vs {t_plain:.1f} s)",
             "<= 1",
             ratio <= 1,
@@ -688,6 +709,7 @@ def main() -> None:
     figures += peak_memory(scenario, sizes)
     figures += crn(scenario, sizes)
     figures += analysis_share(sizes)
+    figures += mmrm_cost(sizes)
     figures += assurance_cost(scenario, sizes)
     figures += mesa_ratio()  # last: importing mesa changes the multiprocessing start method
     wall = time.perf_counter() - start

@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-import statsmodels.formula.api as smf
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import optimize, special, stats
+from scipy import optimize, stats
 from statsmodels.stats.multitest import multipletests
 
 from mssim.registry import ANALYSES
@@ -24,7 +23,6 @@ from mssim.trial.analyses.ancova_cluster import ancova_cluster
 from mssim.trial.analyses.crossover import crossover
 from mssim.trial.analyses.estimates import REASONS, Estimates
 from mssim.trial.analyses.mann_whitney import mann_whitney
-from mssim.trial.analyses.mmrm import mmrm
 from mssim.trial.analyses.responder import responder
 from mssim.trial.analyses.welch import welch_change
 from mssim.trial.missing import bocf, locf
@@ -664,7 +662,7 @@ def test_registry_holds_every_built_in_analysis_with_its_rules():
         "responder",
         "welch_change",
     ]
-    assert [a.name for a in built_in if not a.monte_carlo] == ["mmrm", "n_of_1_mixed"]
+    assert [a.name for a in built_in if not a.monte_carlo] == ["n_of_1_mixed"]
     assert ANALYSES.get("responder").estimand == "risk_difference"
     assert ANALYSES.get("mann_whitney").estimand == "probability_index"
     assert ANALYSES.get("crossover").designs == ("crossover",)
@@ -744,50 +742,3 @@ def test_fixed_sequence():
         adjust_pvalues(p, "fixed_sequence"),
         [[1, 1, 1, 0], [0, 0, 0, 0], [1, 1, 0, 0]],
     )
-
-
-# ---------------------------------------------------------------------------- mmrm
-
-
-def mmrm_frame(effect: float = -3.0, n: int = 60, seed: int = 3) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    visits = np.array([4, 8, 12])
-    pid = np.repeat(np.arange(n), len(visits))
-    arm = pid % 2
-    visit = np.tile(visits, n)
-    baseline = np.repeat(rng.normal(6, 1.5, n), len(visits))
-    value = (
-        baseline
-        + np.repeat(rng.normal(0, 1, n), len(visits))
-        + rng.normal(0, 1, len(pid))
-        + effect * arm * visit / 12
-    )
-    frame = pd.DataFrame(
-        {"patient_id": pid, "arm": arm, "visit": visit, "baseline": baseline, "value": value}
-    )
-    return frame[rng.random(len(frame)) > 0.15].reset_index(drop=True)
-
-
-def test_mmrm_recovers_effect_and_equals_direct_fit():
-    frame = mmrm_frame()
-    res = quiet(mmrm, frame)
-    assert res.reason[0] == 0 and res.n_analysed[0] == frame["patient_id"].nunique()
-    assert res.estimate[0] < 0 and abs(res.estimate[0] + 3.0) < 4 * res.se[0]
-    fit = smf.mixedlm("value ~ C(visit) * arm + baseline", frame, groups=frame["patient_id"]).fit(
-        reml=True
-    )
-    names = ["arm", "C(visit)[T.12]:arm"]
-    cov = fit.cov_params().loc[names, names].to_numpy()
-    se = np.sqrt(cov.sum())
-    est = fit.fe_params[names].sum()
-    assert_close([res.estimate[0], res.se[0]], [est, se])
-    assert_close(res.p_value[0], 2 * special.ndtr(-abs(est / se)))
-    assert_close(res.ci_high[0] - res.ci_low[0], 2 * stats.norm.ppf(0.975) * se)
-
-
-def test_mmrm_degenerate():
-    frame = mmrm_frame()
-    no_treated_at_last = frame[~((frame["visit"] == 12) & (frame["arm"] == 1))]
-    assert_degenerate(quiet(mmrm, no_treated_at_last), 0, 1)
-    collinear = frame.assign(baseline=2.0 * frame["arm"])
-    assert_degenerate(quiet(mmrm, collinear), 0, 5)

@@ -119,29 +119,3 @@ def test_n_per_arm_counts_patients_in_each_smallest_arm():
 def test_allocation_without_a_smallest_arm_of_ratio_one_is_refused():
     with pytest.raises(MssimError, match=r"trial\.allocation: n_per_arm counts"):
         load_scenario(None, ["trial.allocation={acupuncture = 3, sham = 2}"])
-
-
-def test_the_mixed_model_sees_the_visits_the_vectorized_analyses_see():
-    """Under the hypothetical strategy, post-relapse visits are censored for both."""
-    from mssim.trial.analyses.mmrm import long_frame
-
-    s = load_scenario(
-        None,
-        [
-            "trial.estimand=hypothetical",
-            "relapses.annual_rate={rrms = 3.0, spms = 3.0, ppms = 3.0}",
-            "trial.extra_visit_weeks=[4, 8]",
-        ],
-    )
-    n = total_patients(s, 40)
-    trials = randomized(s, simulate(s, [0], n))
-    data = trial_data(s, trials.outcomes, trials.allocation, "fatigue", n)
-    frame = long_frame(data, 0, 0, 1)
-    at_primary = frame[frame.visit == s.trial.weeks].patient_id.nunique()
-    assert at_primary == int(data.observed[0].sum())
-    onsets = trials.outcomes.relapse_onsets[0]
-    before = ((onsets >= 1) & (onsets <= 7 * s.trial.weeks)).any(-1)
-    assert before.sum() > 5  # enough relapses to censor visits
-    assert not data.observed[0][before].any()
-    earlier = frame[frame.patient_id.isin(np.flatnonzero(before))]
-    assert len(earlier) > 0  # their visits before the relapse still count

@@ -130,7 +130,7 @@ def test_sweep_name_stays_under_results(workdir, cli):
 
 
 def test_refused_analysis_leaves_no_folder(workdir, cli):
-    for analysis in (["mmrm"], ["ancova", "ancova"]):
+    for analysis in (["crossover"], ["ancova", "ancova"]):
         flags = [arg for a in analysis for arg in ("--analysis", a)]
         status, _, err = cli("run", *TINY_RUN, *flags, "--out", "refused")
         assert status == 2 and "analysis" in err

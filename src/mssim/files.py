@@ -17,20 +17,39 @@ import pandas as pd
 
 
 def _replace_from_temporary(path: Path, tmp: Path, write: Callable[[Path], None]) -> None:
-    """Write ``tmp`` with ``write``, then rename it to ``path``; never leave ``tmp`` behind."""
+    """Write ``tmp`` with ``write``, then rename it to ``path``; never leave ``tmp`` behind.
+
+    Raises:
+        OSError: Naming ``path`` (not the temporary file), e.g. for a full or
+            read-only disk.
+    """
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as err:  # a failed write() names no file: name the one being written
+        raise OSError(err.errno, err.strerror, str(path)) from None
     finally:
         if os.path.lexists(tmp):
             tmp.unlink()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` under a temporary name, then rename it into place."""
+    """Write ``data`` to ``path`` under a temporary name, then rename it into place.
+
+    The temporary file is created anew (links are not followed) and removed
+    on any failure.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _replace_from_temporary(path, tmp, lambda t: t.write_bytes(data))
+    _replace_from_temporary(path, tmp, lambda t: _write_new(t, data))
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file; a file or symbolic link already there is removed first."""
+    path.unlink(missing_ok=True)
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    with os.fdopen(handle, "wb") as file:
+        file.write(data)
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -24,6 +24,7 @@ from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml, wit
 from mssim.config.scenario import Scenario
 from mssim.config.sizes import check_jobs, monte_carlo, single_trial
 from mssim.errors import MssimError
+from mssim.montecarlo.analyses import check_analyses
 from mssim.registry import load_plugin
 
 EXAMPLES = """\
@@ -178,7 +179,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Monte Carlo power curve (or sample size) of a scenario."""
     scenario = _load(args)
-    checked = with_options(scenario, replicates=args.replicates, chunk_size=args.chunk_size)
+    checked = with_options(
+        scenario,
+        seed=args.seed,
+        target=args.target,
+        replicates=args.replicates,
+        chunk_size=args.chunk_size,
+    )
+    check_analyses(checked, args.analysis or [checked.trial.analysis])
     _preflight(args, checked, len(args.analysis or [checked.trial.analysis]), 1)
 
     from mssim.commands.run import run_power

@@ -29,9 +29,10 @@ from mssim.config import sizes
 from mssim.config.load import with_options
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
+from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.assurance import centre_scenario, check_priors, next_to_power, run_assurance
-from mssim.montecarlo.parallel import run_key
-from mssim.montecarlo.power import check_analyses, estimate
+from mssim.montecarlo.parallel import check_scheduler, run_key
+from mssim.montecarlo.power import estimate
 from mssim.montecarlo.sample_size import SampleSize, solve_n
 from mssim.outputs.figures.assurance import assurance_figure
 from mssim.outputs.figures.power import power_curve
@@ -171,6 +172,8 @@ def run_power(
             "priors": priors.model_dump(mode="json")["priors"],
         }
     )
+    if backend == "dask" and scheduler:
+        check_scheduler(scheduler)
     out = Path(out) if out is not None else resumable_folder(scenario, key)
     out = open_folder(out, "run", key)
     prov = Provenance(scenario)

@@ -17,8 +17,8 @@ from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.files import atomic_write_bytes, write_figure
 from mssim.model.engine import one_trial
+from mssim.montecarlo.analyses import analyses_for
 from mssim.montecarlo.parallel import run_key
-from mssim.montecarlo.power import analyses_for
 from mssim.outputs.figures.trajectories import patient_trajectories
 from mssim.outputs.provenance import Provenance
 from mssim.trial.analyses.n_of_1_patients import series_patients

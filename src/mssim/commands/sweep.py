@@ -14,8 +14,8 @@ from mssim.config import sizes
 from mssim.config.load import load_scenario, with_options
 from mssim.config.scenario import Scenario
 from mssim.files import write_figure, write_table
+from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.parallel import run_key
-from mssim.montecarlo.power import check_analyses
 from mssim.montecarlo.sweep import cell_scenario, check_grid, parse_grid, run_sweep, sweep_points
 from mssim.outputs.figures.sweep import sweep_figures
 from mssim.outputs.provenance import Provenance

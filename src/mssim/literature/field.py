@@ -48,7 +48,7 @@ from mssim.errors import MssimError
 from mssim.literature import bias, meta
 from mssim.model import rng
 from mssim.model.engine import simulate
-from mssim.montecarlo.power import check_analyses
+from mssim.montecarlo.analyses import check_analyses
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.data import trial_data
 from mssim.trial.estimands import true_effects

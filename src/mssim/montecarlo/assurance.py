@@ -40,8 +40,9 @@ from mssim.config.relevance import inert_reason
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.model import rng
+from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.parallel import Checkpoints, ChunkResult, chunk_ranges, run_chunks, run_key
-from mssim.montecarlo.power import KINDS, check_analyses, chunk_statistics, wilson
+from mssim.montecarlo.power import KINDS, chunk_statistics, wilson
 from mssim.montecarlo.sweep import value_at
 from mssim.registry import ANALYSES, loaded_plugins
 

@@ -35,7 +35,6 @@ import pandas as pd
 
 from mssim.config.load import with_overrides
 from mssim.config.scenario import Scenario
-from mssim.model.engine import simulate
 from mssim.trial.estimands import true_effects
 from mssim.trial.randomization import total_patients
 
@@ -96,6 +95,8 @@ def effect_breakdown(scenario: Scenario, replicates: np.ndarray, n_patients: int
         and ``true_effect``, the scenario's true effect of that cohort, which the
         parts add up to.
     """
+    from mssim.model.engine import simulate  # here, so a refused run never loads numba
+
     reps = np.asarray(replicates)
     endpoints = scenario.endpoints()
     truth = []  # per step: (endpoints, R, contrasts)

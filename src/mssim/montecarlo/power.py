@@ -30,8 +30,7 @@ from scipy.stats import norm
 
 from mssim.config.load import with_overrides
 from mssim.config.scenario import Scenario
-from mssim.errors import MssimError
-from mssim.model.engine import simulate
+from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
 from mssim.registry import ANALYSES, DESIGNS, loaded_plugins
@@ -58,6 +57,8 @@ def chunk_statistics(
         Arrays shaped (analyses, design points, endpoints, contrasts, R), plus
         ``truth`` (kinds, endpoints, contrasts, R).
     """
+    from mssim.model.engine import simulate  # here, so a refused run never loads numba
+
     endpoints = scenario.endpoints()
     pairs = contrast_regimens(scenario)
     outcomes = simulate(scenario, replicates, total_patients(scenario, max(n_per_arm)))
@@ -355,47 +356,6 @@ def type_s_and_exaggeration(
         "exaggeration": exaggeration,
         "exaggeration_mcse": exaggeration_mcse,
     }
-
-
-def check_analyses(scenario: Scenario, analyses: list[str]) -> None:
-    """Refuse analyses that are unknown, repeated, cannot run over many replicates or do not fit.
-
-    Raises:
-        MssimError: Naming the analysis and what is allowed.
-    """
-    if not analyses:
-        raise MssimError("analysis: no analysis given")
-    repeated = sorted({m for m in analyses if analyses.count(m) > 1})
-    if repeated:
-        raise MssimError(
-            f"analysis: {', '.join(map(repr, repeated))} given more than once; give each once"
-        )
-    for method in analyses:
-        entry = ANALYSES.get(method, "analysis")
-        if not entry.monte_carlo:
-            fast = [a.name for a in ANALYSES if a.monte_carlo]
-            raise MssimError(
-                f"analysis: {method!r} is a single-trial analysis, too slow for Monte Carlo; "
-                f"use it with 'mssim simulate'. Allowed here: {', '.join(fast)}"
-            )
-        problem = entry.misfit(scenario.trial.design, scenario.trial.estimand, scenario.trial)
-        if problem:
-            raise MssimError(f"analysis: {problem}")
-
-
-def analyses_for(scenario: Scenario, single_trial: bool = False) -> list[str]:
-    """Every registered analysis that fits the scenario's design and estimand.
-
-    Args:
-        scenario: The scenario.
-        single_trial: Include analyses too slow for Monte Carlo (the mixed model).
-    """
-    trial = scenario.trial
-    return [
-        a.name
-        for a in ANALYSES
-        if (single_trial or a.monte_carlo) and a.misfit(trial.design, trial.estimand, trial) is None
-    ]
 
 
 def estimate(

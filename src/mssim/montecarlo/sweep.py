@@ -31,6 +31,7 @@ from mssim.config.load import with_overrides
 from mssim.config.relevance import inert_reason
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
+from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.parallel import (
     Checkpoints,
@@ -39,7 +40,7 @@ from mssim.montecarlo.parallel import (
     run_chunks,
     run_key,
 )
-from mssim.montecarlo.power import check_analyses, chunk_statistics, summarize
+from mssim.montecarlo.power import chunk_statistics, summarize
 from mssim.registry import loaded_plugins
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
@@ -187,14 +188,19 @@ class CellCheckpoints(Checkpoints):
     """
 
     def __init__(self, cells: list[Checkpoints], chunks_per_cell: int) -> None:
-        super().__init__(None, "")  # no folder of its own; path() points into the cells
+        super().__init__(None, "")  # no folder of its own; chunks are kept by the cells
         self.cells = cells
         self.chunks_per_cell = chunks_per_cell
 
-    def path(self, index: int) -> Path | None:
-        """Where flat chunk ``index`` is kept (None when not checkpointing)."""
+    def load(self, index: int, replicates: int) -> ChunkResult | None:
+        """Flat chunk ``index`` from its cell's folder, if finished and trusted."""
         cell, chunk = divmod(index, self.chunks_per_cell)
-        return self.cells[cell].path(chunk)
+        return self.cells[cell].load(chunk, replicates)
+
+    def save(self, index: int, result: ChunkResult) -> None:
+        """Keep flat chunk ``index`` in its cell's folder."""
+        cell, chunk = divmod(index, self.chunks_per_cell)
+        self.cells[cell].save(chunk, result)
 
 
 class _CellTask:
@@ -280,6 +286,7 @@ def run_sweep(
                         "plugins": loaded_plugins(),
                     }
                 ),
+                root=out,
             )
             for i, cell in enumerate(cells)
         ],

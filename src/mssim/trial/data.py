@@ -7,15 +7,18 @@ the missing-data rule; the design says how visits become the endpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mssim.config.scenario import Scenario
-from mssim.model.outcomes import Outcomes
-from mssim.registry import DESIGNS
+from mssim.registry import DESIGNS, ENDPOINTS
 from mssim.trial.estimands import relapsed_by
 from mssim.trial.grid import GRID_TOL, grid_steps, on_grid, summary_grid
 from mssim.trial.missing import bocf, locf
+
+if TYPE_CHECKING:  # the engine (numba) is not imported to validate a scenario
+    from mssim.model.outcomes import Outcomes
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class TrialData:
         seen: The visit counts as observed (dropout, estimand strategy and the
             missing-data rule applied), (R, N, visits).
         visit_weeks: Visit weeks, baseline (0) first.
+        endpoint_visits: Indices of the visits the endpoint summarizes (parallel
+            designs; from the endpoint registry).
     """
 
     regimen: np.ndarray
@@ -58,6 +63,7 @@ class TrialData:
     scores: np.ndarray
     seen: np.ndarray
     visit_weeks: np.ndarray
+    endpoint_visits: tuple[int, ...]
 
     def contrast(self, treatment: int, comparator: int) -> tuple[np.ndarray, np.ndarray]:
         """(analysed, in treatment arm) masks, (R, N), for a contrast of two regimens."""
@@ -136,4 +142,5 @@ def trial_data(
         scores=scores,
         seen=seen,
         visit_weeks=outcomes.visit_days // 7,
+        endpoint_visits=tuple(ENDPOINTS.get(trial.endpoint).visits(outcomes.visit_days, primary)),
     )

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mssim.config.scenario import Scenario
-from mssim.model.outcomes import Outcomes
 from mssim.registry import DESIGNS
 from mssim.trial.grid import on_grid, summary_grid
 from mssim.trial.randomization import contrast_regimens
+
+if TYPE_CHECKING:  # the engine (numba) is not imported to validate a scenario
+    from mssim.model.outcomes import Outcomes
 
 
 def potential_endpoint(

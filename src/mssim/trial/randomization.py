@@ -9,14 +9,16 @@ outcomes; nothing downstream re-randomizes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import ndtr
 
 from mssim.config.scenario import Scenario
-from mssim.model import rng
-from mssim.model.outcomes import Outcomes
 from mssim.registry import DESIGNS
+
+if TYPE_CHECKING:  # the engine (numba) is not imported to validate a scenario
+    from mssim.model.outcomes import Outcomes
 
 MAX_STRATA = 3  # MS types; severity uses 2
 
@@ -67,6 +69,8 @@ def randomize(scenario: Scenario, outcomes: Outcomes) -> np.ndarray:
 
 def rng_uniforms(scenario: Scenario, replicates: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Allocation-stream uniforms, position-major."""
+    from mssim.model import rng  # here, so validating a scenario does not load numba
+
     return ndtr(rng.normals(scenario.seed, replicates, "allocation", shape))
 
 

@@ -14,8 +14,10 @@ Start it with ``mssim dashboard [FILE] [--port P]`` (see :func:`serve`) or
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -383,6 +385,29 @@ def Page() -> None:
                 ThousandTrials(scenario, settings.value)
 
 
+def exposure_warning(host: str) -> str | None:
+    """The warning for serving the dashboard on ``host``, or None on loopback.
+
+    The dashboard has no authentication, so any interface other than loopback
+    (``127.0.0.0/8``, ``::1``, ``localhost``) lets anyone who can reach it run
+    simulations on this machine.
+
+    Args:
+        host: The interface given to ``--host``.
+    """
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name
+        loopback = host.lower() == "localhost"
+    if loopback:
+        return None
+    return (
+        f"dashboard --host {host}: the dashboard has no authentication; anyone who can reach "
+        "this address can use it and run simulations on this machine (use the default "
+        "127.0.0.1 unless the network is trusted)"
+    )
+
+
 def serve(file: Path | None, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Replace this process with ``solara run`` serving the dashboard.
 
@@ -391,13 +416,18 @@ def serve(file: Path | None, host: str = "127.0.0.1", port: int = 8765) -> None:
 
     Args:
         file: Scenario TOML file, or None for the embedded default.
-        host: Interface to listen on (loopback by default).
+        host: Interface to listen on (loopback by default; any other gets
+            :func:`exposure_warning`).
         port: TCP port.
 
     Raises:
         MssimError: If the scenario file is invalid.
     """
     load_scenario(file)
+    warning = exposure_warning(host)
+    if warning is not None:
+        warnings.warn(warning, stacklevel=2)
+        sys.stderr.flush()  # before this process is replaced
     env = {k: v for k, v in os.environ.items() if k != ENV_SCENARIO}
     # Solara reports usage to a web service by default; a local tool should not.
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,16 @@ import pandas as pd
 from mssim.config.load import validate
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
+from mssim.outputs.report.inputs import (
+    CURVE_NUMBERS,
+    CURVE_TEXT,
+    RESULT_NUMBERS,
+    RESULT_TEXT,
+    ManifestFile,
+    SampleSizeFile,
+    read_json,
+    read_table,
+)
 
 RESULT_FILES = ("power.csv", "sweep.csv", "studies.csv", "meta.csv")
 
@@ -51,8 +60,8 @@ def read_folder(folder: Path) -> Folder:
     """Read every file the report uses from a results folder.
 
     Raises:
-        MssimError: If the folder is missing, holds no results, or a file
-            cannot be read.
+        MssimError: If the folder is missing or holds no results, or naming
+            the file and field, if a file is malformed (:mod:`.inputs`).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -63,22 +72,20 @@ def read_folder(folder: Path) -> Folder:
             "(write them with 'mssim run --out DIR' or 'mssim sweep --out DIR')"
         )
     found = Folder(folder)
-    try:
-        if (folder / "manifest.json").is_file():
-            found.manifest = json.loads((folder / "manifest.json").read_text())
-        if (folder / "sample_size.json").is_file():
-            found.sample_size = json.loads((folder / "sample_size.json").read_text())
-        for attr, name in (
-            ("power", "power.csv"),
-            ("sweep", "sweep.csv"),
-            ("sample_curve", "sample_size.csv"),
-            ("studies", "studies.csv"),
-            ("meta", "meta.csv"),
-        ):
-            if (folder / name).is_file():
-                setattr(found, attr, pd.read_csv(folder / name))
-    except (OSError, ValueError) as err:  # JSONDecodeError and pandas' parser errors
-        raise MssimError(f"{folder}: cannot read the results: {err}") from None
+    if (folder / "manifest.json").is_file():
+        found.manifest = read_json(folder / "manifest.json", ManifestFile)
+    if (folder / "sample_size.json").is_file():
+        found.sample_size = read_json(folder / "sample_size.json", SampleSizeFile)
+    for attr, name, text, numbers in (
+        ("power", "power.csv", RESULT_TEXT, RESULT_NUMBERS),
+        ("sweep", "sweep.csv", RESULT_TEXT, ("cell", *RESULT_NUMBERS)),
+        ("sample_curve", "sample_size.csv", CURVE_TEXT, CURVE_NUMBERS),
+        ("studies", "studies.csv", (), ()),
+        ("meta", "meta.csv", (), ()),
+    ):
+        if (folder / name).is_file():
+            results = attr in ("power", "sweep")
+            setattr(found, attr, read_table(folder / name, text, numbers, breakdown=results))
     if "scenario" in found.manifest:
         try:
             found.scenario = validate(found.manifest["scenario"], str(folder / "manifest.json"))

@@ -18,7 +18,7 @@ from mssim.outputs.report.html import (
     section,
     setting_text,
 )
-from mssim.outputs.report.sample_size import interval_text
+from mssim.outputs.report.sample_size import interval_text, percent
 from mssim.trial.estimands import EFFECT_MEASURES
 
 
@@ -84,8 +84,9 @@ def summary_box(found: Folder) -> str:
     if found.sample_size and found.sample_size.get("n_per_arm") is not None:
         answer = found.sample_size
         lines.append(
-            f"<p>Smallest n per arm for {answer['target']:.0%} power: "
-            f"<b>{answer['n_per_arm']}</b> (Monte Carlo interval {interval_text(answer)}).</p>"
+            f"<p>Smallest n per arm for {esc(percent(answer['target']))} power: "
+            f"<b>{esc(answer['n_per_arm'])}</b> (Monte Carlo interval "
+            f"{esc(interval_text(answer))}).</p>"
         )
     return '<div class="box">' + "".join(lines) + "</div>"
 
@@ -176,8 +177,8 @@ def monte_carlo_section(found: Folder) -> str:
     )
     if found.sample_size:
         text += (
-            f"<p>The sample-size search used {found.sample_size['replicates']} replicate trials "
-            "per n near the answer.</p>"
+            "<p>The sample-size search used "
+            f"{esc(found.sample_size['replicates'])} replicate trials per n near the answer.</p>"
         )
     text += (
         '<p class="note">This is the error of the simulation only. It says nothing about '

@@ -10,7 +10,15 @@ import pandas as pd
 from mssim.montecarlo.sample_size import n_needed
 from mssim.outputs.figures.power import power_curve
 from mssim.outputs.report.folder import Folder
-from mssim.outputs.report.html import embedded_image, html_table, png_bytes, section, setting_text
+from mssim.outputs.report.html import (
+    cell_text,
+    embedded_image,
+    esc,
+    html_table,
+    png_bytes,
+    section,
+    setting_text,
+)
 
 
 def sample_size_section(found: Folder) -> str:
@@ -22,15 +30,15 @@ def sample_size_section(found: Folder) -> str:
         if answer.get("n_per_arm") is None:
             parts.append(
                 f'<div class="box answer"><p>No n per arm up to the search limit reaches '
-                f"{answer['target']:.0%} power.</p></div>"
+                f"{esc(percent(answer['target']))} power.</p></div>"
             )
         else:
             parts.append(
                 f'<div class="box answer"><p>Smallest n per arm with power at least '
-                f"{answer['target']:.0%}: <b>{answer['n_per_arm']}</b> (power "
-                f"{answer['power']:.3f} ± {answer['power_mcse']:.3f} MCSE, "
-                f"{answer['replicates']} replicate trials per n).</p><p>Monte Carlo interval: "
-                f"<b>{interval_text(answer)}</b>, the n where the upper and the "
+                f"{esc(percent(answer['target']))}: <b>{esc(answer['n_per_arm'])}</b> (power "
+                f"{esc(cell_text(answer['power']))} ± {esc(cell_text(answer['power_mcse']))} "
+                f"MCSE, {esc(answer['replicates'])} replicate trials per n).</p><p>Monte Carlo "
+                f"interval: <b>{esc(interval_text(answer))}</b>, the n where the upper and the "
                 "lower Wilson bound of power reach the target.</p></div>"
             )
         if found.sample_curve is not None and len(found.sample_curve) > 1:
@@ -72,6 +80,11 @@ def sample_size_section(found: Folder) -> str:
     return section("sample-size", "Sample size", "".join(parts)) if parts else ""
 
 
+def percent(value: Any) -> str:
+    """A proportion as a whole percentage (a value that is not a number, as given)."""
+    return f"{value:.0%}" if isinstance(value, int | float) else str(value)
+
+
 def _n_text(n: float, max_n: float) -> str:
     """An n per arm read off a power curve, rounded up; ``> max`` when not reached."""
     return f"> {max_n:.0f}" if math.isnan(n) else f"{math.ceil(n)}"
@@ -81,5 +94,5 @@ def interval_text(answer: dict[str, Any]) -> str:
     """The sample-size interval; an open upper end when not reached in the range examined."""
     high = answer["n_high"]
     if high is None:
-        high = f"more than {answer.get('n_examined', answer['n_per_arm'])}"
+        high = f"more than {answer.get('n_examined') or answer['n_per_arm']}"
     return f"{answer['n_low']} to {high}"

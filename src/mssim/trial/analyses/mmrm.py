@@ -1,122 +1,166 @@
-"""Mixed model of the visits of ONE trial (statsmodels), not for Monte Carlo."""
+"""Mixed model for repeated measures (MMRM): unstructured covariance, REML, Satterthwaite df."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-import pandas as pd
 
 from mssim.registry import ANALYSES
+from mssim.trial.analyses import mmrm_reml
 from mssim.trial.analyses.analysis import Analysis
 from mssim.trial.analyses.estimates import (
     FIT_FAILED,
     OK,
+    SINGULAR,
     TOO_FEW,
     Estimates,
     _check_alpha,
+    _negligible,
     _reasons,
     _result,
     _wald,
 )
+from mssim.trial.analyses.hypothesis import HYPOTHESES, TWO_SIDED, NullHypothesis
 from mssim.trial.data import TrialData
 
+# Replicates fitted together: bounds the per-pattern work arrays (a few MB per replicate
+# at 6 visits) without costing speed.
+_BLOCK = 250
 
-def mmrm(frame: pd.DataFrame, alpha: float = 0.05) -> Estimates:
-    """Mixed model for repeated measures of ONE trial: the arm effect at the last visit.
 
-    statsmodels has no MMRM with an unstructured within-patient covariance, so this is a
-    random-intercept linear mixed model (compound-symmetric covariance) fitted by REML
-    with ``statsmodels.formula.api.mixedlm("value ~ C(visit) * arm + baseline",
-    groups=patient_id)``. The estimate is ``arm + C(visit)[T.last]:arm``, its SE comes
-    from the covariance of the fixed effects, and the CI and p-value use the normal
-    distribution, as statsmodels does. It takes ~0.1-0.5 s per trial: use it to check a
-    few trials, not inside Monte Carlo loops.
+def mmrm(
+    change: np.ndarray,
+    baseline: np.ndarray,
+    arm: np.ndarray,
+    seen: np.ndarray,
+    visits: list[int],
+    alpha: float = 0.05,
+    max_iter: int = mmrm_reml.MAX_ITER,
+    test: NullHypothesis = TWO_SIDED,
+) -> Estimates:
+    """MMRM of the change from baseline at every post-baseline visit.
+
+    The model is ``change ~ visit + arm:visit + baseline:visit`` with an unstructured
+    covariance over the T visits, fitted by REML from every observed visit (missing
+    visits are ignored by the likelihood, valid when they are missing at random), as
+    R ``nlme::gls(change ~ visit + visit:arm + visit:baseline, correlation =
+    corSymm(form = ~ visit | id), weights = varIdent(form = ~ 1 | visit), method =
+    "REML")``. The estimate is the arm coefficient averaged over ``visits`` (one visit:
+    the adjusted mean difference there), its SE the model-based one from the GLS
+    covariance of the fixed effects, and the CI and p-value use a t distribution with
+    Satterthwaite df (the observed information of the covariance parameters, as the R
+    packages mmrm and lmerTest). With complete data the df of a single visit is n - 3.
+    Fitting: :mod:`mssim.trial.analyses.mmrm_reml`, batched over replicates.
 
     Args:
-        frame: Long data, one row per observed post-baseline visit (missing visits are
-            absent), with columns ``patient_id``, ``arm`` (1 treatment, 0 comparator),
-            ``visit`` (week, numeric), ``baseline`` and ``value`` (outcome units).
+        change: Change from baseline at each post-baseline visit (points), (R, N, T);
+            ignored where not ``seen``.
+        baseline: Baseline score (points), (R, N); finite for analysed patients.
+        arm: 1/True for the treatment arm, 0/False for the comparator, (R, N).
+        seen: The visit is analysed, (R, N, T); all False for patients outside the
+            contrast. Patients with no analysed visit are not analysed.
+        visits: Indices (0-based, into the T visits) of the visits whose arm effects are
+            averaged into the estimate.
         alpha: Two-sided significance level; the CI level is 1 - alpha.
+        max_iter: Newton iterations of the batched fit before a replicate is refitted
+            on its own.
+        test: The hypothesis tested; default two-sided (see
+            :mod:`mssim.trial.analyses.hypothesis`): the t statistic shifted to the null
+            value, on the same Satterthwaite df.
 
     Returns:
-        A one-replicate :class:`Estimates`; ``n_analysed`` counts patients. Reasons:
-        ``too_few_analysed`` (an empty arm at the last visit or fewer than 4 patients) and
-        ``fit_failed`` (the fit raised, did not converge or gave a non-finite SE); the
-        model's warnings are suppressed.
+        One entry per replicate; ``n_analysed`` counts patients. Reasons:
+        ``too_few_analysed`` (an arm empty at some visit, or fewer than 4 patients
+        there), ``singular_design`` (baseline constant or collinear with arm at some
+        visit) and ``fit_failed`` (REML did not converge, or the information of the
+        covariance parameters is singular; e.g. with monotone dropout and at most 3 + t - 1
+        patients at visit t, whose regression on the earlier visits and the 3
+        covariates then fits exactly and the restricted likelihood is unbounded).
     """
-    import statsmodels.formula.api as smf  # lazily: the formula API takes ~1 s to import
-
     _check_alpha(alpha)
-    n = np.array([frame["patient_id"].nunique()], dtype=np.int64)
-    last = frame["visit"].max()
-    arms_at_last = frame.loc[frame["visit"] == last, "arm"].nunique()
-    estimate = se = np.array([np.nan])
-    reason = _reasons((TOO_FEW, np.array([n[0] < 4 or arms_at_last < 2])))
-    if reason[0] == OK:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            try:
-                model = smf.mixedlm(
-                    "value ~ C(visit) * arm + baseline", frame, groups=frame["patient_id"]
-                )
-                fit = model.fit(reml=True)
-            except (ValueError, np.linalg.LinAlgError):
-                fit = None
-        if fit is not None and fit.converged:
-            names = list(fit.fe_params.index)
-            contrast = pd.Series(0.0, index=names)
-            contrast["arm"] = 1.0
-            if frame["visit"].nunique() > 1:
-                contrast[f"C(visit)[T.{last}]:arm"] = 1.0
-            estimate = np.array([contrast @ fit.fe_params])
-            se = np.sqrt([contrast @ fit.cov_params().loc[names, names] @ contrast])
-        reason = _reasons((FIT_FAILED, ~np.isfinite(se) | (se <= 0)))
+    seen = np.asarray(seen, bool)
+    seen = seen if seen.ndim == 3 else seen[None]  # one replicate
+    change = np.asarray(change, np.float64).reshape(seen.shape)
+    baseline = np.asarray(baseline, np.float64).reshape(seen.shape[:2])
+    arm = np.asarray(arm).astype(bool).reshape(seen.shape[:2])
+    n_rows, _, t = seen.shape
+    analysed = seen.any(-1)
+    n = analysed.sum(1)
     with np.errstate(all="ignore"):
-        return _result(estimate, se, _wald(estimate, se, np.inf, alpha), n, reason)
+        centre = np.where(analysed, baseline, 0.0).sum(1) / n
+        x = np.stack(
+            [
+                np.ones(analysed.shape),
+                arm.astype(np.float64),
+                np.where(analysed, baseline - centre[:, None], 0.0),
+            ],
+            -1,
+        )
+        treated = (seen & arm[..., None]).sum(1)
+        control = (seen & ~arm[..., None]).sum(1)
+        mom = mmrm_reml.moments(change, x, seen)
+        _, xx_t = mom.by_visit()
+        det = np.linalg.det(xx_t)
+        scale = np.prod(np.diagonal(xx_t, axis1=-2, axis2=-1), -1)
+        reason = _reasons(
+            (TOO_FEW, ((treated < 1) | (control < 1) | (treated + control < 4)).any(1)),
+            (SINGULAR, _negligible(det, scale).any(1)),
+        )
+        contrast = np.zeros((t, 3))
+        contrast[visits, 1] = 1 / len(visits)
+        estimate, variance, df = np.full((3, n_rows), np.nan)
+        fitted = np.flatnonzero(reason == OK)
+        for block in np.array_split(fitted, max(1, -(-len(fitted) // _BLOCK))):
+            if not len(block):
+                continue
+            sub = mom.take(block)
+            sigma, converged = mmrm_reml.fit(sub, max_iter)
+            # unconverged fits (possibly a singular Sigma) are blanked below
+            sigma = np.where(converged[:, None, None], sigma, np.eye(t))
+            tm = mmrm_reml.terms(sigma, sub, information=True)
+            v, d = mmrm_reml.satterthwaite(sub, tm, contrast)
+            estimate[block] = np.einsum("rtk,tk->r", tm.beta, contrast)
+            variance[block] = np.where(converged, v, np.nan)
+            df[block] = d
+        se = np.sqrt(variance)
+        failed = (reason == OK) & ~(np.isfinite(se) & (se > 0) & np.isfinite(df) & (df > 0))
+        reason = np.where(failed, FIT_FAILED, reason).astype(np.int8)
+        return _result(estimate, se, _wald(estimate, se, df, alpha, test), n, reason)
 
 
-def long_frame(data: TrialData, replicate: int, treatment: int, comparator: int) -> pd.DataFrame:
-    """Long visit data of one contrast in one replicate: the visits the trial observed.
+def visit_data(
+    data: TrialData, treatment: int, comparator: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """The MMRM's visits of one contrast: the post-baseline visits up to the endpoint's last.
 
-    A patient's post-baseline visit is a row when it was observed under the trial's
-    estimand strategy and missing-data rule (the same visits the vectorized analyses
-    see) and the baseline was observed.
+    A visit is analysed when the trial observed it (dropout, the estimand strategy -- under
+    the hypothetical strategy no visit after a relapse -- and the missing-data rule
+    applied, as for every analysis) and the baseline was observed.
+
+    Returns:
+        ``(change, arm, seen, visits)``: change from baseline (R, N, T), treatment arm
+        (R, N), analysed visits (R, N, T) and the endpoint's visits among the T.
     """
-    regimen = data.regimen[replicate]
-    seen = data.seen[replicate]
-    rows = []
-    for i in np.flatnonzero(((regimen == treatment) | (regimen == comparator)) & seen[:, 0]):
-        for v in np.flatnonzero(seen[i, 1:]) + 1:
-            rows.append(
-                (
-                    i,
-                    int(regimen[i] == treatment),
-                    int(data.visit_weeks[v]),
-                    data.scores[replicate, i, 0],
-                    data.scores[replicate, i, v],
-                )
-            )
-    return pd.DataFrame(rows, columns=["patient_id", "arm", "visit", "baseline", "value"])
+    last = max(data.endpoint_visits)
+    in_contrast = (data.regimen == treatment) | (data.regimen == comparator)
+    seen = data.seen[..., 1 : last + 1] & (data.seen[..., :1] & in_contrast[..., None])
+    change = data.scores[..., 1 : last + 1] - data.baseline[..., None]
+    return change, data.regimen == treatment, seen, [v - 1 for v in data.endpoint_visits]
 
 
-def _mmrm(data: TrialData, treatment: int, comparator: int, alpha: float) -> Estimates:
-    fits = [
-        mmrm(long_frame(data, r, treatment, comparator), alpha)
-        for r in range(data.regimen.shape[0])
-    ]
-    fields = {
-        f: np.concatenate([getattr(e, f) for e in fits]) for f in Estimates.__dataclass_fields__
-    }
-    return Estimates(**fields)
+def _mmrm(
+    data: TrialData, treatment: int, comparator: int, alpha: float, test: NullHypothesis = TWO_SIDED
+) -> Estimates:
+    change, arm, seen, visits = visit_data(data, treatment, comparator)
+    return mmrm(change, data.baseline, arm, seen, visits, alpha, test=test)
 
 
 ANALYSES.register(
     Analysis(
         name="mmrm",
         estimand="mean_difference",
-        wording="random-intercept linear mixed model of the post-baseline visits",
+        wording="mixed model for repeated measures of the change from baseline (arm and "
+        "baseline by visit, unstructured covariance, REML, Satterthwaite df)",
         function=_mmrm,
-        monte_carlo=False,
+        hypotheses=HYPOTHESES,
     )
 )
