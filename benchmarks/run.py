@@ -7,36 +7,40 @@ sizes and records nothing).
 
 Figures (see RESULTS.md for the targets):
 
-1. engine throughput (patient-symptom-days per second);
-2. the engine against a bare numpy coupled AR(1) floor (``floor.py``) drawing
-   as many normal deviates;
+1. engine throughput per core (observed patient-days per second);
+2. per core, the time of a bare coupled AR(1) over the same patient-days
+   (``floor.py``: numpy, and fused in numba) over the engine's time;
 3. the engine against stepping the Mesa agents (``bench_mesa.measure()``);
 4. speed-up of ``n_jobs=2`` over ``n_jobs=1`` for threads and processes;
 5. peak memory of ``power.estimate`` at 1,000 and 20,000 replicates;
 6. a power curve with common random numbers against one run per sample size;
 7. the per-trial cost of every registered Monte Carlo analysis as a share of the
    simulation cost of the same trials;
-8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (extrapolated);
-9. the MMRM of 1,000 trials of 100 per arm with 4 post-baseline visits, as a share
-   of the simulation cost of the same trials (figure 7's timing);
-10. assurance (a normal prior on the specific effect) against a plain run of the
+8. a 6-point power curve x 10,000 replicates with ``n_jobs=2`` (measured);
+9. R's Mediana (``bench_mediana.R``) against mssim on the same trials, one
+   core each (skipped, saying so, without R or Mediana);
+10. memory per replicate in a chunk (``tracemalloc``), with the preflight estimate;
+11. the MMRM of 1,000 trials of 100 per arm with 4 post-baseline visits, as a share
+    of the simulation cost of the same trials (figure 7's timing);
+12. assurance (a normal prior on the specific effect) against a plain run of the
     same replicates and design points.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -45,9 +49,9 @@ from typing import Any
 import floor
 import numpy as np
 
+from mssim.config import sizes as sizes_module
 from mssim.config.load import load_scenario, with_overrides
 from mssim.config.scenario import Scenario
-from mssim.model import rng as mssim_rng
 from mssim.model.engine import simulate
 from mssim.model.population import run_in_days
 from mssim.model.symptoms import SymptomModel
@@ -78,6 +82,7 @@ class Sizes:
     analysis_replicates: int = 500  # the ratio is scale-free; scaled to 10,000 in the output
     analysis_n_per_arm: int = 100
     curve_replicates: int = 10000
+    mediana_replicates: int = 1000
     mmrm_replicates: int = 1000
     assurance_replicates: int = 200  # the ratio is scale-free; two chunks per run
 
@@ -89,6 +94,8 @@ QUICK = Sizes(
     memory_replicates=(100, 400),
     crn_replicates=20,
     analysis_replicates=100,
+    curve_replicates=400,
+    mediana_replicates=100,
     mmrm_replicates=100,
     assurance_replicates=40,
 )
@@ -189,55 +196,7 @@ def machine() -> dict[str, str]:
     }
 
 
-# ---- 1-2. engine throughput and the numpy floor --------------------------------
-
-
-@contextlib.contextmanager
-def counting_draws() -> Iterator[Counter]:
-    """Count every deviate drawn through ``mssim.model.rng.stream``, per (replicate, purpose).
-
-    Every stream of the engine comes from ``rng.stream`` (``rng.normals`` calls
-    it too), so wrapping it counts the engine's draws exactly.
-    """
-    counts: Counter = Counter()
-    original = mssim_rng.stream
-
-    class Counting:
-        def __init__(self, generator: np.random.Generator, key: tuple[int, str]) -> None:
-            self._generator, self._key = generator, key
-
-        def __getattr__(self, name: str) -> Any:
-            method = getattr(self._generator, name)
-            if not callable(method):
-                return method
-
-            def call(*args: Any, **kwargs: Any) -> Any:
-                result = method(*args, **kwargs)
-                out = kwargs.get("out")
-                counts[self._key] += np.size(out if out is not None else result)
-                return result
-
-            return call
-
-    def stream(seed: int, replicate: int, purpose: str) -> Any:
-        return Counting(original(seed, replicate, purpose), (int(replicate), purpose))
-
-    mssim_rng.stream = stream
-    try:
-        yield counts
-    finally:
-        mssim_rng.stream = original
-
-
-def draws_per_replicate(scenario: Scenario, n_patients: int) -> dict[str, int]:
-    """Deviates the engine draws for one replicate trial, by purpose."""
-    with counting_draws() as counts:
-        simulate(scenario, [0, 1], n_patients)
-    per: dict[str, int] = {}
-    for (replicate, purpose), k in counts.items():
-        if replicate == 0:
-            per[purpose] = k
-    return per
+# ---- 1-2. engine throughput and the floors --------------------------------------
 
 
 def floor_params(model: SymptomModel) -> floor.ArParams:
@@ -260,88 +219,121 @@ def engine_shape(scenario: Scenario) -> tuple[int, int, int]:
     return days, regimens, symptoms
 
 
-def engine_vs_floor(scenario: Scenario, sizes: Sizes) -> tuple[list[Figure], float]:
-    """Figures 1 and 2. Also returns the engine's potential-outcome throughput."""
+def cpu_timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """(wall, CPU time of this process) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def engine_vs_floor(scenario: Scenario, sizes: Sizes) -> list[Figure]:
+    """Figures 1 and 2: the engine on one core against the numpy and numba floors."""
     model = SymptomModel.from_scenario(scenario)
     r = sizes.engine_replicates
     n = total_patients(scenario, max(scenario.power.n_per_arm))
     days, regimens, symptoms = engine_shape(scenario)
-    simulate(scenario, [0, 1], n)  # warm up (compiled kernels, caches)
-    draws = draws_per_replicate(scenario, n)
-    total_draws = sum(draws.values()) * r
-    heading(f"1-2. Engine throughput and the numpy floor (R={r} replicates x N={n} patients)")
+    heading(f"1-2. Engine throughput and the floors (R={r} replicates x N={n} patients, one core)")
     say(
         f"   work: {days} simulated days per enrolled patient (screening day+1 .. last visit) "
         f"x {symptoms} symptoms x {regimens} regimens (every patient under every regimen)"
     )
-    candidates = scenario.population.screening.max_candidates
     say(
-        f"   not counted: the screening run-in ({candidates} candidates x "
-        f"{run_in_days(scenario, model)} days per enrolment slot)"
+        f"   not counted: the screening run-in ({run_in_days(scenario, model)} days per "
+        "candidate screened) and everything but the symptoms' AR(1)"
     )
-    say(
-        "   normal deviates drawn per replicate through rng.stream (the kernel's keyed "
-        "streams are not counted, so the floor draws only its own AR(1) normals):"
-    )
-    for purpose, k in sorted(draws.items(), key=lambda kv: -kv[1]):
-        say(f"     {purpose:14s} {k:>10,d}  ({k / n:,.1f} per patient)")
-    say(f"     {'total':14s} {sum(draws.values()):>10,d}; x {r} replicates = {total_draws:,d}")
-
-    work = floor.FloorWork(units=r * n, days=days, normals=total_draws)
+    work = floor.FloorWork(units=r * n, days=days)
     params = floor_params(model)
-    engine_times, floor_times, engine_cpu, floor_cpu = [], [], [], []
-    for k in range(sizes.engine_repeats):  # interleaved, so background load hits both
-        cpu = time.process_time()
-        engine_times.append(timed(lambda: simulate(scenario, np.arange(r), n))[0])
-        engine_cpu.append(time.process_time() - cpu)
-        cpu = time.process_time()
-        floor_times.append(floor.run(work, params, seed=k))
-        floor_cpu.append(time.process_time() - cpu)
-    t_engine, t_floor = min(engine_times), min(floor_times)
-    cpu_ratio = min(floor_cpu) / min(engine_cpu)
-    cells = r * n * days * symptoms
-    potential = cells * regimens / t_engine
-    per_trial = cells / t_engine
-    floor_rate = cells / t_floor
-    ratio = t_floor / t_engine
+    simulate(scenario, [0, 1], n)  # warm up (compiled kernels, caches)
+    floor.run_fused(floor.FloorWork(units=2, days=2), params)
+    runs: dict[str, list[tuple[float, float]]] = {"engine": [], "numpy": [], "numba": []}
+    for k in range(sizes.engine_repeats):  # interleaved, so background load hits all three
+        runs["engine"].append(cpu_timed(lambda: simulate(scenario, np.arange(r), n)))
+        runs["numpy"].append(cpu_timed(lambda k=k: floor.run(work, params, seed=k)))
+        runs["numba"].append(cpu_timed(lambda k=k: floor.run_fused(work, params, seed=k)))
+    wall = {name: min(w for w, _ in times) for name, times in runs.items()}
+    cpu = {name: min(c for _, c in times) for name, times in runs.items()}
+    patient_days = r * n * days
+    for name, label in (("engine", "engine.simulate"), ("numpy", "numpy floor"),
+                        ("numba", "numba floor")):  # fmt: skip
+        say(
+            f"   {label:16s} best of {len(runs[name])}: wall {wall[name]:.3f} s, CPU "
+            f"{cpu[name]:.3f} s; {patient_days / cpu[name] / 1e6:6.1f} M patient-days/s per core"
+        )
+    potential = patient_days * symptoms * regimens / cpu["engine"]
     say(
-        f"   engine: best of {len(engine_times)} = {t_engine:.3f} s "
-        f"(all: {', '.join(f'{t:.2f}' for t in engine_times)})"
+        f"   engine: {potential / 1e6:.1f} M potential-outcome patient-symptom-days/s per core "
+        f"(x {symptoms} symptoms x {regimens} regimens)"
     )
+    ratios = {name: cpu[name] / cpu["engine"] for name in ("numpy", "numba")}
     say(
-        f"   floor:  best of {len(floor_times)} = {t_floor:.3f} s "
-        f"(all: {', '.join(f'{t:.2f}' for t in floor_times)}); same {total_draws:,d} deviates, "
-        f"{r * n:,d} units x {days} days x {symptoms} symptoms, float64, block {floor.BLOCK}"
-    )
-    say(
-        f"   engine throughput: {potential / 1e6:.1f} M potential-outcome patient-symptom-days/s "
-        f"(R x N x days x symptoms x {regimens} regimens)"
-    )
-    say(f"                      {per_trial / 1e6:.1f} M patient-symptom-days/s per allocated trial")
-    say(f"   floor throughput:  {floor_rate / 1e6:.1f} M patient-symptom-days/s")
-    say(f"   engine / floor (same trials, same draws): {ratio:.2f}x wall")
-    say(
-        f"   cross-check on CPU time, less sensitive to other load: engine {min(engine_cpu):.3f} s,"
-        f" floor {min(floor_cpu):.3f} s, ratio {cpu_ratio:.2f}x"
+        f"   floor / mssim per core (CPU time, same {patient_days:,d} patient-days): "
+        f"numpy {ratios['numpy']:.3f}, numba {ratios['numba']:.3f} "
+        f"(wall: {wall['numpy'] / wall['engine']:.3f}, {wall['numba'] / wall['engine']:.3f})"
     )
     say()
-    figures = [
+    return [
         Figure(
-            "1. engine throughput, potential outcomes (all regimens)",
-            f"{potential / 1e6:.1f} M patient-symptom-days/s",
+            "1. engine, observed patient-days per core",
+            f"{patient_days / cpu['engine'] / 1e6:.1f} M/s",
         ),
+        Figure("2. numpy floor / mssim per core", f"{ratios['numpy']:.3f}"),
         Figure(
-            "1. engine throughput per allocated trial",
-            f"{per_trial / 1e6:.1f} M patient-symptom-days/s",
-        ),
-        Figure(
-            "2. engine / numpy floor (same work, same draws)",
-            f"{ratio:.2f}x wall ({cpu_ratio:.2f}x CPU)",
-            ">= 0.5x",
-            ratio >= 0.5,
+            "2. numba floor / mssim per core",
+            f"{ratios['numba']:.3f}",
+            ">= 0.15 (moonshot 0.3)",
+            ratios["numba"] >= 0.15,
         ),
     ]
-    return figures, potential
+
+
+# ---- 2b. the Mediana peer ---------------------------------------------------------
+
+
+def mediana_ratio(scenario: Scenario, sizes: Sizes) -> list[Figure]:
+    """Figure 9: R's Mediana (normal endpoint, t-test) against mssim on the same trials.
+
+    Both on one core: mssim's ``power.estimate`` at ``n_per_arm`` (simulation
+    and the scenario's analysis, in this process after a warm-up call) and
+    Mediana's ``CSE()`` with ``proc.load = 1`` (time inside R, start-up and
+    library loading excluded).
+    """
+    r, per_arm = sizes.mediana_replicates, sizes.analysis_n_per_arm
+    heading(f"9. Mediana peer: {r:,d} trials of {per_arm} per arm, one core each")
+    script = HERE / "bench_mediana.R"
+    check = subprocess.run(
+        ["Rscript", "-e", "library(Mediana)"], capture_output=True, text=True, check=False
+    ) if shutil.which("Rscript") else None  # fmt: skip
+    if check is None or check.returncode:
+        why = "Rscript not found" if check is None else "R has no Mediana package"
+        say(f"   SKIPPED: {why} (Debian: r-base-core, r-cran-mediana)")
+        say()
+        return [Figure("9. Mediana / mssim, same trials", f"skipped ({why})", ">= 1.5")]
+    curve(scenario, 2, n_per_arm=[per_arm])  # warm up
+    t_mssim, c_mssim = cpu_timed(lambda: curve(scenario, r, n_per_arm=[per_arm], n_jobs=1))
+    done = subprocess.run(
+        ["Rscript", str(script), str(r), str(per_arm), str(scenario.seed % 2**31)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    peer = json.loads(done.stdout.strip().splitlines()[-1])
+    ratio = peer["seconds"] / t_mssim
+    say(
+        f"   mssim power.estimate (n_jobs=1): wall {t_mssim:.2f} s (CPU {c_mssim:.2f} s), "
+        f"analysis {scenario.trial.analysis}"
+    )
+    say(
+        f"   Mediana {peer['version']} CSE (proc.load=1): {peer['seconds']:.2f} s, "
+        f"power {peer['power']:.3f} (normal endpoint, effect 0.3 SD, t-test)"
+    )
+    say(f"   Mediana / mssim (wall): {ratio:.2f}")
+    say()
+    return [
+        Figure(
+            f"9. Mediana / mssim, {r:,d} trials of {per_arm}/arm, one core each",
+            f"{ratio:.2f}",
+            ">= 1.5",
+            ratio >= 1.5,
+        )
+    ]
 
 
 # ---- 3. Mesa -------------------------------------------------------------------
@@ -411,23 +403,54 @@ def parallel(scenario: Scenario, sizes: Sizes) -> list[Figure]:
     say(f"   faster backend for n_jobs=2: {best}")
     say()
     target = sizes.curve_replicates
-    heading(f"8. 6-point power curve x {target:,d} replicates, n_jobs=2")
-    for backend, t2 in times.items():
-        say(
-            f"   {backend:9s}: {t2 * target / r:6.1f} s  (EXTRAPOLATED linearly from "
-            f"{t2:.2f} s at R={r})"
-        )
-    projected = times[best] * target / r
+    heading(f"8. 6-point power curve x {target:,d} replicates, n_jobs=2 ({best}), measured")
+    t8, _ = timed(lambda: curve(scenario, target, n_jobs=2, backend=best))
+    say(f"   power.estimate(replicates={target:,d}, n_jobs=2, backend={best!r}): {t8:.1f} s")
     say()
     figures.append(
         Figure(
-            f"8. 6-point curve x {target:,d}, n_jobs=2 ({best}; extrapolated from R={r})",
-            f"{projected:.0f} s",
-            "< 60 s",
-            projected < 60,
+            f"8. 6-point curve x {target:,d}, n_jobs=2 ({best})",
+            f"{t8:.1f} s",
+            "< 20 s",
+            t8 < 20,
         )
     )
     return figures
+
+
+# ---- 10. memory per replicate in a chunk -------------------------------------------
+
+
+def memory_per_replicate(scenario: Scenario, sizes: Sizes) -> list[Figure]:
+    """Figure 10: ``tracemalloc`` peak of one chunk of the default curve, per replicate.
+
+    The same measurement ``tests/test_sizes.py`` holds the preflight estimate
+    (``config/sizes.py``) to; both are printed.
+    """
+    chunk, ns = scenario.power.chunk_size, scenario.power.n_per_arm
+    heading(f"10. Memory per replicate in a chunk: chunk_statistics, {chunk} replicates, n={ns}")
+    analyses = [scenario.trial.analysis]
+    power.chunk_statistics(scenario, [10], analyses, np.arange(1))  # compiled, imported
+    tracemalloc.start()
+    power.chunk_statistics(scenario, ns, analyses, np.arange(chunk))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    per = peak / chunk / 2**20
+    patients = total_patients(scenario, max(ns))
+    estimate = patients * sizes_module.patient_bytes(scenario) / 2**20
+    say(
+        f"   tracemalloc peak {peak / 2**20:.1f} MiB = {per:.3f} MiB per replicate "
+        f"({patients} patients); preflight estimate {estimate:.3f} MiB per replicate"
+    )
+    say()
+    return [
+        Figure(
+            f"10. memory per replicate in a chunk ({patients} patients)",
+            f"{per:.3f} MiB",
+            "<= 0.168 MiB (0.84 / 5)",
+            per <= 0.84 / 5,
+        )
+    ]
 
 
 # ---- 5. peak memory ------------------------------------------------------------
@@ -436,7 +459,6 @@ CHILD = """
 import json, re, resource, sys, time
 from mssim.montecarlo import power
 from mssim.montecarlo.assurance import centre_scenario, run_assurance
-from mssim.config.load import load_scenario, with_overrides
 
 
 def status(key):
@@ -570,16 +592,21 @@ def analysis_share(sizes: Sizes) -> list[Figure]:
 
 
 def _analysis_costs(
-    name: str, scenario: Scenario, methods: list[str], single: list[str], sizes: Sizes
+    name: str,
+    scenario: Scenario,
+    methods: list[str],
+    single: list[str],
+    sizes: Sizes,
+    figure: int = 7,
 ) -> list[Figure]:
-    """Time simulation, data preparation and each analysis on the same chunks."""
+    """Time simulation, data preparation and each analysis on the same chunks (figure 7)."""
     r, per_arm = sizes.analysis_replicates, sizes.analysis_n_per_arm
     n = total_patients(scenario, per_arm)
     chunk = scenario.power.chunk_size
     endpoint = scenario.trial.primary_endpoint
     a, b = contrast_regimens(scenario)[0]
     heading(
-        f"7. Analyses vs simulation ({name} alternative): R={r} trials of {per_arm}/arm "
+        f"{figure}. Analyses vs simulation ({name} alternative): R={r} trials of {per_arm}/arm "
         f"(N={n}), chunks of {chunk}; {endpoint}, first contrast"
     )
     if single:
@@ -606,7 +633,7 @@ def _analysis_costs(
     say()
     return [
         Figure(
-            f"7. {method} / simulation per trial, {per_arm}/arm ({name}, R={r})",
+            f"{figure}. {method} / simulation per trial, {per_arm}/arm ({name}, R={r})",
             f"{spent[method] / spent['simulate']:.4f}",
             "< 1 (analysis faster than simulation)",
             spent[method] < spent["simulate"],
@@ -615,34 +642,32 @@ def _analysis_costs(
     ]
 
 
-# ---- 9. MMRM at 4 visits --------------------------------------------------------
+# ---- 11. MMRM at 4 visits -------------------------------------------------------
 
 # Visits at weeks 3, 6 and 9 before the primary visit (week 12)
 MMRM_VISITS = ("trial.extra_visit_weeks=[3, 6, 9]",)
 
 
 def mmrm_cost(sizes: Sizes) -> list[Figure]:
-    """Figure 9: the MMRM of many trials with 4 post-baseline visits, timed as figure 7."""
+    """Figure 11: the MMRM of many trials with 4 post-baseline visits, timed as figure 7."""
     kind = calibration.TRIALS[0]  # parallel
     scenario = load_scenario(None, [*kind.alternative, *MMRM_VISITS])
     name = f"{kind.name}, 4 post-baseline visits"
-    figures = _analysis_costs(
-        name, scenario, ["mmrm"], [], replace(sizes, analysis_replicates=sizes.mmrm_replicates)
-    )
-    return [replace(f, name=f"9. {f.name[3:]}") for f in figures]
+    mmrm_sizes = replace(sizes, analysis_replicates=sizes.mmrm_replicates)
+    return _analysis_costs(name, scenario, ["mmrm"], [], mmrm_sizes, figure=11)
 
 
-# ---- 10. assurance -------------------------------------------------------------
+# ---- 12. assurance -------------------------------------------------------------
 
 
 def assurance_cost(scenario: Scenario, sizes: Sizes) -> list[Figure]:
-    """Figure 10: assurance over a normal prior vs a plain run, same replicates and sizes."""
+    """Figure 12: assurance over a normal prior vs a plain run, same replicates and sizes."""
     r = sizes.assurance_replicates
     field = "arms.acupuncture.specific_effect"
     prior = {field: {"distribution": "normal", "mean": 0.2, "sd": 0.1}}
     with_prior = with_overrides(scenario, values={"priors": prior})
     ns = sorted(scenario.power.n_per_arm)
-    heading(f"10. Assurance vs a plain run: R={r}, n_per_arm={ns}, prior N(0.2, 0.1) on {field}")
+    heading(f"12. Assurance vs a plain run: R={r}, n_per_arm={ns}, prior N(0.2, 0.1) on {field}")
     t_plain, _ = timed(lambda: curve(centre_scenario(with_prior), r, n_per_arm=ns))
     t_assurance, _ = timed(
         lambda: run_assurance(with_prior, n_per_arm=ns, replicates=r, progress=False)
@@ -653,7 +678,7 @@ def assurance_cost(scenario: Scenario, sizes: Sizes) -> list[Figure]:
     say()
     return [
         Figure(
-            f"10. assurance / plain run (R={r}, ratio scale-free)",
+            f"12. assurance / plain run (R={r}, ratio scale-free)",
             f"{ratio:.2f}x ({t_assurance:.1f} s vs {t_plain:.1f} s)",
             "<= 1",
             ratio <= 1,
@@ -704,9 +729,11 @@ def main() -> None:
     say(f"   sizes: {sizes}")
     say()
     scenario = load_scenario()
-    figures, _ = engine_vs_floor(scenario, sizes)
+    figures = engine_vs_floor(scenario, sizes)
+    figures += mediana_ratio(scenario, sizes)
     figures += parallel(scenario, sizes)
     figures += peak_memory(scenario, sizes)
+    figures += memory_per_replicate(scenario, sizes)
     figures += crn(scenario, sizes)
     figures += analysis_share(sizes)
     figures += mmrm_cost(sizes)

@@ -150,6 +150,9 @@ def _params(setup: _Setup) -> Params:
                     slot_of[gi, ci, day - first] = course.first_slot + k
     visit_of = np.full(n_days, -1, dtype=np.int64)
     visit_of[setup.visit_days - first] = np.arange(len(setup.visit_days))
+    days = np.arange(first, first + n_days)[:, None, None]
+    visits = setup.visit_days[None, None, :]
+    in_window = (visits - recall[None, :, None] < days) & (days <= visits)
     primary = sc.trial.primary_endpoint
     p_sym = model.index(primary)
     ref_sd = getattr(sc.symptoms, primary).reference_sd
@@ -160,7 +163,7 @@ def _params(setup: _Setup) -> Params:
 
     return Params(
         key=rng.root_key(sc.seed),
-        **{f: getattr(model, f) for f in SYMPTOM_FIELDS},
+        **{f: _contiguous(getattr(model, f)) for f in SYMPTOM_FIELDS},
         type_shares=np.cumsum([getattr(pop.ms_types, t) for t in MS_TYPES]),
         edss_shift=EDSS_SHIFT,
         edss_median=float(pop.edss_median),
@@ -207,6 +210,8 @@ def _params(setup: _Setup) -> Params:
         primary_ref_sd=float(ref_sd),
         visit_days=setup.visit_days,
         visit_of=visit_of,
+        in_window=in_window.astype(np.int8),
+        recalled=in_window.any(axis=(1, 2)).astype(np.int8),
         track=track,
         recall=recall,
         scales=np.array([scale(t) for t in track]).reshape(len(track), 4),
@@ -215,6 +220,11 @@ def _params(setup: _Setup) -> Params:
         ),
         hypothetical=int(sc.trial.estimand == "hypothetical"),
     )
+
+
+def _contiguous(value: float | np.ndarray) -> float | np.ndarray:
+    """Arrays in C order (numba compiles faster indexing for them), scalars as they are."""
+    return np.ascontiguousarray(value) if isinstance(value, np.ndarray) else value
 
 
 def _dropout_pilot(
@@ -337,7 +347,7 @@ class TrialRun:
             day,
             day,
             s.keep_daily,
-            True,
+            -1,  # each patient keeps its own scratch row between days
         )
 
     @property

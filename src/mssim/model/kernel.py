@@ -7,7 +7,8 @@ simulated, in which order, on how many threads, or in how many calls:
 
 * the Monte Carlo engine (:func:`run_chunk`) runs each patient from the
   screening day to the last visit in one pass of :func:`drive`, its state in
-  one reused scratch row; patients may be split over threads;
+  one reused scratch row; patients may be split into blocks over threads
+  (``prange``), one scratch row per block;
 * the Mesa view (:class:`mssim.model.engine.TrialRun`) calls the very same
   :func:`drive` one day at a time, keeping each patient's state (including
   its symptom stream) in its own scratch row, so it is bit-identical.
@@ -39,8 +40,9 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from mssim.model.gamma import gamma_quantile
 from mssim.model.kernel_io import Outputs, Params, Scratch, new_scratch
@@ -72,7 +74,6 @@ def _symptom_day(
     z: np.ndarray,
     fluct: np.ndarray,
     drift: np.ndarray,
-    row: int,
     chol: np.ndarray,
     phi: np.ndarray,
     sd: np.ndarray,
@@ -81,18 +82,18 @@ def _symptom_day(
     pain_to_sleep: float,
     sleep_to_fatigue: float,
 ) -> None:
-    """Coupled fast fluctuation and slow drift of scratch row ``row``, one day."""
-    n_sym = fluct.shape[1]
-    last_sleep = fluct[row, 2] if n_sym >= 3 else 0.0
+    """Coupled fast fluctuation and slow drift of one patient, one day (in place)."""
+    n_sym = fluct.shape[0]
+    last_sleep = fluct[2] if n_sym >= 3 else 0.0
     for s in range(n_sym):
         shock = 0.0
         for j in range(s + 1):
-            shock += chol[s, j] * z[row, j]
-        fluct[row, s] = phi[s] * fluct[row, s] + sd[s] * shock
-        drift[row, s] = rho[s] * drift[row, s] + drift_sd[s] * z[row, n_sym + s]
+            shock += chol[s, j] * z[j]
+        fluct[s] = phi[s] * fluct[s] + sd[s] * shock
+        drift[s] = rho[s] * drift[s] + drift_sd[s] * z[n_sym + s]
     if n_sym >= 3:
-        fluct[row, 2] += pain_to_sleep * fluct[row, 1]  # today's pain disturbs tonight's sleep
-        fluct[row, 0] += sleep_to_fatigue * last_sleep  # last night's sleep tires today
+        fluct[2] += pain_to_sleep * fluct[1]  # today's pain disturbs tonight's sleep
+        fluct[0] += sleep_to_fatigue * last_sleep  # last night's sleep tires today
 
 
 @njit(cache=True, nogil=True)
@@ -108,15 +109,15 @@ def drive(
     first: int,
     last: int,
     keep_daily: bool,
-    row_per_patient: bool,
+    row: int,
 ) -> None:
     """Advance patients ``u_lo..u_hi-1`` (u = replicate row x N + patient), days ``first..last``.
 
     Day ``p.first_day - 1`` is the screening day: simulating it screens the
     candidates and starts the patient. A patient's state lives in scratch row
-    ``u`` (``row_per_patient``, for day-by-day stepping) or in row 0, reused
-    by one patient after another. The arithmetic is the same for any split of
-    patients and days into calls.
+    ``u`` (``row = -1``, for day-by-day stepping) or in the given ``row``,
+    reused by one patient after another. The arithmetic is the same for any
+    split of patients and days into calls.
     """
     # Every array is bound once here, outside the patient loop.
     key = p.key
@@ -139,6 +140,7 @@ def drive(
     hazard0, mechanism, strength = p.hazard0, p.mechanism, p.strength
     primary, per_ref_sd, pt = p.primary_symptom, p.primary_per_ref_sd, p.primary_track
     track, recall, visit_days, visit_of = p.track, p.recall, p.visit_days, p.visit_of
+    in_window, recalled = p.in_window, p.recalled
     scales, measurement_sd, hypothetical = p.scales, p.measurement_sd, p.hypothetical
     o_ms, o_edss, o_ther, o_prop = o.ms_type, o.edss, o.on_therapy, o.relapse_propensity
     o_level, o_presence, o_score = o.level, o.presence, o.screening_score
@@ -154,12 +156,33 @@ def drive(
     )  # fmt: skip
     acc, acc_nr, latent, stream, felt = sc.acc, sc.acc_nr, sc.latent, sc.stream, sc.run_in
     med0 = np.zeros(n_med)
+    level, presence, common = np.zeros(n_sym), np.zeros(n_sym), np.zeros(n_sym)
+    direct_i = np.zeros(direct.shape[2:])
     n = o_edss.shape[1]
+    fixed_row = row
 
     for u in range(u_lo, u_hi):
         ro, i = u // n, u % n
         rep = replicates[ro]
-        row = u if row_per_patient else 0
+        row = u if fixed_row < 0 else fixed_row
+        # the patient's rows of the scratch and of the outputs, bound once
+        zr, fr, dr, medr, doser, latr = (
+            z[row],
+            fluct[row],
+            drift[row],
+            med[row],
+            dose[row],
+            latent[row],
+        )
+        accr, accnr, feltr, rsr, rrr = acc[row], acc_nr[row], felt[row], rsize[row], rresid[row]
+        hazr, leavr, worsr, bfr = cum_hazard[row], leaving[row], worsening[row], baseline_felt[row]
+        onset_i, drop_i, sess_i, ev_i = (
+            onsets[ro, i],
+            dropout[ro, i],
+            sessions[ro, i],
+            events[ro, i],
+        )
+        score_i, signal_i = scores[ro, i], signal[ro, i]
         day_from = first
         if day_from < first_day:
             # ---- screening: candidates in turn, the first eligible (or the last) enrolled
@@ -180,42 +203,42 @@ def drive(
                     continue
                 for s in range(n_sym):
                     x, st = normal(st)
-                    z[row, s] = x
+                    zr[s] = x
                 for s in range(n_sym):
                     total = mean[s]
                     for j in range(s + 1):
-                        total += bchol[s, j] * z[row, j]
+                        total += bchol[s, j] * zr[j]
                     o_level[ro, i, s] = total
                 for s in range(n_sym):
                     x, st = uniform(st)
                     o_presence[ro, i, s] = 1.0 if x < prevalence[s] else 0.0
                 for s in range(2 * n_sym):
                     x, st = normal(st)
-                    z[row, s] = x
+                    zr[s] = x
                 for s in range(n_sym):
                     total = 0.0
                     for j in range(s + 1):
-                        total += schol[s, j] * z[row, j]
-                    fluct[row, s] = total
-                    drift[row, s] = drift_sd[s] * z[row, n_sym + s]
+                        total += schol[s, j] * zr[j]
+                    fr[s] = total
+                    dr[s] = drift_sd[s] * zr[n_sym + s]
                 for m in range(n_med):
                     x, st = normal(st)
                     med0[m] = x
                 for d in range(window):  # untreated run-in, no relapses
                     for c in range(width):
                         x, st = normal(st)
-                        z[row, c] = x
+                        zr[c] = x
                     for m in range(n_med):
-                        med0[m] = keep * med0[m] + shock_sd * z[row, 2 * n_sym + m]
-                    _symptom_day(z, fluct, drift, row, chol, phi, isd, rho, dsd, pts, stf)
+                        med0[m] = keep * med0[m] + shock_sd * zr[2 * n_sym + m]
+                    _symptom_day(zr, fr, dr, chol, phi, isd, rho, dsd, pts, stf)
                     for s in range(n_sym):
-                        y = o_level[ro, i, s] + drift[row, s] + fluct[row, s]
+                        y = o_level[ro, i, s] + dr[s] + fr[s]
                         for m in range(n_med):
                             y += loadings[s, m] * med0[m]
-                        felt[row, d, s] = _clip(o_presence[ro, i, s] * y, 0.0, 10.0)
+                        feltr[d, s] = _clip(o_presence[ro, i, s] * y, 0.0, 10.0)
                 total = 0.0
                 for d in range(window - p.screen_recall, window):
-                    total += felt[row, d, p.screen_symptom]
+                    total += feltr[d, p.screen_symptom]
                 x, st = normal(st)
                 result = _score(screen_scale, total / p.screen_recall, p.screen_error_sd * x)
                 eligible = edss_ok
@@ -234,29 +257,29 @@ def drive(
                     break
             # ---- the patient's start: state on the screening day
             for s in range(n_sym):
-                o_fluct[ro, i, s] = fluct[row, s]
-                o_drift[ro, i, s] = drift[row, s]
+                o_fluct[ro, i, s] = fr[s]
+                o_drift[ro, i, s] = dr[s]
             for m in range(n_med):
                 o_med[ro, i, m] = med0[m]
             for g in range(n_reg):
                 for m in range(n_med):
-                    med[row, g, m] = med0[m]
+                    medr[g, m] = med0[m]
                 for c in range(dose.shape[2]):
-                    dose[row, g, c] = 0.0
+                    doser[g, c] = 0.0
                 for s in range(n_sym):
-                    latent[row, g, s] = 0.0
+                    latr[g, s] = 0.0
                 for v in range(n_visit):
                     for t in range(n_track):
-                        acc[row, g, v, t] = 0.0
-                        acc_nr[row, g, v, t] = 0.0
-                cum_hazard[row, g] = 0.0
-                leaving[row, g] = 0
-                worsening[row, g] = 0.0
-                baseline_felt[row, g] = 0.0
-                dropout[ro, i, g] = NEVER
-                sessions[ro, i, g] = 0
+                        accr[g, v, t] = 0.0
+                        accnr[g, v, t] = 0.0
+                hazr[g] = 0.0
+                leavr[g] = 0
+                worsr[g] = 0.0
+                bfr[g] = 0.0
+                drop_i[g] = NEVER
+                sess_i[g] = 0
                 for e in range(events.shape[3]):
-                    events[ro, i, g, e] = 0
+                    ev_i[g, e] = 0
             rel[row, 0] = rel[row, 1] = 0.0
             # run-in days that fall in a recall window (the regimens do not differ yet)
             for d in range(window):
@@ -264,10 +287,10 @@ def drive(
                 for v in range(n_visit):
                     for t in range(n_track):
                         if visit_days[v] - recall[t] < day <= visit_days[v]:
-                            f = felt[row, d, track[t]]
+                            f = feltr[d, track[t]]
                             for g in range(n_reg):
-                                acc[row, g, v, t] += f
-                                acc_nr[row, g, v, t] += f
+                                accr[g, v, t] += f
+                                accnr[g, v, t] += f
             # relapses
             annual = annual_rate[o_ms[ro, i]] * o_prop[ro, i]
             if o_ther[ro, i]:
@@ -282,9 +305,9 @@ def drive(
                 w, st = uniform(st)
                 elapsed += -math.log1p(-x)
                 onset = first_day + elapsed / per_day if per_day > 0.0 else np.inf
-                onsets[ro, i, k] = math.floor(onset) if onset <= horizon else NEVER
-                rsize[row, k] = math.exp(sd * y - sd * sd / 2.0)
-                rresid[row, k] = p.residual_fraction if w < p.residual_probability else 0.0
+                onset_i[k] = math.floor(onset) if onset <= horizon else NEVER
+                rsr[k] = math.exp(sd * y - sd * sd / 2.0)
+                rrr[k] = p.residual_fraction if w < p.residual_probability else 0.0
             st = open_stream(key, rep, BEHAVIOUR, i, 0)
             x, st = uniform(st)
             threshold[row] = -math.log1p(-x)
@@ -294,7 +317,10 @@ def drive(
         if last < day_from:
             continue
 
-        # ---- the trial days
+        # ---- the trial days (the patient's fixed traits copied close at hand)
+        for s in range(n_sym):
+            level[s], presence[s] = o_level[ro, i, s], o_presence[ro, i, s]
+        direct_i[:] = direct[ro, i]
         acute, residual = rel[row, 0], rel[row, 1]
         st = (stream[row, 0], stream[row, 1], stream[row, 2], stream[row, 3])
         for day in range(day_from, last + 1):
@@ -302,57 +328,54 @@ def drive(
             # noise, then treat -> mediators
             for c in range(width):
                 x, st = normal(st)
-                z[row, c] = x
-            for g in range(n_reg):
+                zr[c] = x
+            for g in range(n_reg if n_med else 0):
                 sig = 0.0
                 for c in range(n_courses[g]):
-                    sig += dose[row, g, c] * signal[ro, i, g, c]
+                    sig += doser[g, c] * signal_i[g, c]
                 for m in range(n_med):
                     target = sig * response[m]
-                    med[row, g, m] = (
-                        keep * med[row, g, m]
-                        + (1.0 - keep) * target
-                        + shock_sd * z[row, 2 * n_sym + m]
+                    medr[g, m] = (
+                        keep * medr[g, m] + (1.0 - keep) * target + shock_sd * zr[2 * n_sym + m]
                     )
             # symptoms, relapses, latent severity under each regimen
-            _symptom_day(z, fluct, drift, row, chol, phi, isd, rho, dsd, pts, stf)
+            _symptom_day(zr, fr, dr, chol, phi, isd, rho, dsd, pts, stf)
             acute *= retain
             for k in range(n_slots):
-                if onsets[ro, i, k] == day:
-                    acute += rsize[row, k] * (1.0 - rresid[row, k])
-                    residual += rsize[row, k] * rresid[row, k]
+                if onset_i[k] == day:
+                    acute += rsr[k] * (1.0 - rrr[k])
+                    residual += rsr[k] * rrr[k]
             relapse = acute + residual
+            for s in range(n_sym):
+                common[s] = level[s] + dr[s] + fr[s] + relapse * jump[s]
             for g in range(n_reg):
                 for s in range(n_sym):
-                    y = (
-                        o_level[ro, i, s] + drift[row, s] + fluct[row, s]
-                        + relapse * jump[s] - extra[di, g, s]
-                    )  # fmt: skip
+                    y = common[s] - extra[di, g, s]
                     for m in range(n_med):
-                        y += loadings[s, m] * med[row, g, m]
+                        y += loadings[s, m] * medr[g, m]
                     for c in range(n_courses[g]):
-                        y -= dose[row, g, c] * direct[ro, i, g, c, s]
-                    latent[row, g, s] = o_presence[ro, i, s] * y
+                        y -= doser[g, c] * direct_i[g, c, s]
+                    latr[g, s] = presence[s] * y
             # behaviour: dropout, then today's sessions
             if day >= 1:
                 for g in range(n_reg):
-                    present = dropout[ro, i, g] > day
-                    leave = present and leaving[row, g] != 0
+                    present = drop_i[g] > day
+                    leave = present and leavr[g] != 0
                     hazard = hazard0
                     if mechanism == MAR:
-                        hazard = hazard0 * math.exp(strength * worsening[row, g])
+                        hazard = hazard0 * math.exp(strength * worsr[g])
                     elif mechanism == MNAR:
-                        now = _clip(latent[row, g, primary], 0.0, 10.0)
-                        worse = (now - baseline_felt[row, g]) * per_ref_sd
+                        now = _clip(latr[g, primary], 0.0, 10.0)
+                        worse = (now - bfr[g]) * per_ref_sd
                         hazard = hazard0 * math.exp(strength * worse)
                     if present:
-                        cum_hazard[row, g] += hazard
-                        if cum_hazard[row, g] >= threshold[row]:
+                        hazr[g] += hazard
+                        if hazr[g] >= threshold[row]:
                             leave = True
                     if leave:
-                        dropout[ro, i, g] = day
+                        drop_i[g] = day
                         present = False
-                    leaving[row, g] = 0
+                    leavr[g] = 0
                     for c in range(n_courses[g]):
                         arm = course_arm[g, c]
                         slot = slot_of[g, c, di]
@@ -364,62 +387,82 @@ def drive(
                             u2, bs = uniform(bs)
                             attended = u0 < adherence[arm]
                             if attended:
-                                sessions[ro, i, g] += 1
+                                sess_i[g] += 1
                                 upper = 0.0
                                 # rarer, more serious events first: a rate change moves few
                                 for e in range(ae_count[arm] - 1, -1, -1):
                                     lower = upper
                                     upper = upper + ae_rate[arm, e]
                                     if lower <= u1 < upper:
-                                        events[ro, i, g, ae_offset[arm] + e] += 1
+                                        ev_i[g, ae_offset[arm] + e] += 1
                                         if u2 < ae_dropout[arm, e]:
-                                            leaving[row, g] = 1
+                                            leavr[g] = 1
                                 if keep_daily:
                                     daily_attended[ro, i, g, di] = True
                         if attended:
-                            dose[row, g, c] += gain[arm] * (1.0 - dose[row, g, c])
+                            doser[g, c] += gain[arm] * (1.0 - doser[g, c])
                         elif day >= end_day[g, c] or not present:
-                            dose[row, g, c] *= dose_retain[g, c]
+                            doser[g, c] *= dose_retain[g, c]
             # observe: recall-window sums, daily paths, visit scores
-            for g in range(n_reg):
-                for t in range(n_track):
-                    s = track[t]
-                    f = _clip(latent[row, g, s], 0.0, 10.0)
-                    f_nr = 0.0
-                    if hypothetical:
-                        load = o_presence[ro, i, s] * (relapse * jump[s])
-                        f_nr = _clip(latent[row, g, s] - load, 0.0, 10.0)
-                    for v in range(n_visit):
-                        if visit_days[v] - recall[t] < day <= visit_days[v]:
-                            acc[row, g, v, t] += f
-                            acc_nr[row, g, v, t] += f_nr
-                if keep_daily:
+            if recalled[di]:
+                for g in range(n_reg):
+                    for t in range(n_track):
+                        s = track[t]
+                        f = _clip(latr[g, s], 0.0, 10.0)
+                        f_nr = 0.0
+                        if hypothetical:
+                            load = presence[s] * (relapse * jump[s])
+                            f_nr = _clip(latr[g, s] - load, 0.0, 10.0)
+                        for v in range(n_visit):
+                            if in_window[di, t, v]:
+                                accr[g, v, t] += f
+                                accnr[g, v, t] += f_nr
+            if keep_daily:
+                for g in range(n_reg):
                     for s in range(n_sym):
-                        daily_latent[ro, i, g, di, s] = latent[row, g, s]
+                        daily_latent[ro, i, g, di, s] = latr[g, s]
             v = visit_of[di]
             if v >= 0:
                 ms = open_stream(key, rep, MEASUREMENT, i, v)
                 for s in range(n_sym):  # errors (the day's noise is used up)
                     x, ms = normal(ms)
-                    z[row, s] = measurement_sd[s] * x
+                    zr[s] = measurement_sd[s] * x
                 for g in range(n_reg):
                     for t in range(n_track):
-                        err = z[row, track[t]]
-                        scores[ro, i, g, v, t] = _score(
-                            scales[t], acc[row, g, v, t] / recall[t], err
-                        )
+                        err = zr[track[t]]
+                        score_i[g, v, t] = _score(scales[t], accr[g, v, t] / recall[t], err)
                         if hypothetical:
                             scores_nr[ro, i, g, v, t] = _score(
-                                scales[t], acc_nr[row, g, v, t] / recall[t], err
+                                scales[t], accnr[g, v, t] / recall[t], err
                             )
                     if v == 0:
-                        baseline_felt[row, g] = acc[row, g, 0, pt] / recall[pt]
-                    elif dropout[ro, i, g] > day:
-                        change = scores[ro, i, g, v, pt] - scores[ro, i, g, 0, pt]
-                        worsening[row, g] = change / p.primary_ref_sd
+                        bfr[g] = accr[g, 0, pt] / recall[pt]
+                    elif drop_i[g] > day:
+                        change = score_i[g, v, pt] - score_i[g, 0, pt]
+                        worsr[g] = change / p.primary_ref_sd
         rel[row, 0], rel[row, 1] = acute, residual
         for j in range(4):
             stream[row, j] = st[j]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _drive_blocks(
+    p: Params,
+    direct: np.ndarray,
+    signal: np.ndarray,
+    o: Outputs,
+    sc: Scratch,
+    replicates: np.ndarray,
+    blocks: int,
+    keep_daily: bool,
+) -> None:
+    """Every patient from screening to the last visit, contiguous blocks over threads."""
+    units = o.edss.size
+    for block in prange(blocks):
+        b = np.int64(block)  # a prange index may be unsigned
+        lo, hi = units * b // blocks, units * (b + 1) // blocks
+        drive(p, direct, signal, o, sc, replicates, lo, hi, p.first_day - 1, p.horizon,
+              keep_daily, b)  # fmt: skip
 
 
 def run_chunk(
@@ -434,9 +477,11 @@ def run_chunk(
 ) -> None:
     """Simulate every patient of a chunk from screening to the last visit, in place.
 
-    With ``threads > 1`` the patients are split into contiguous blocks run on
-    that many threads (the kernel releases the GIL); each patient's numbers
-    are the same whatever the split.
+    With ``threads > 1`` the patients are split into that many contiguous
+    blocks, each with its own scratch row, run in parallel (numba ``prange``,
+    on at most the cores numba was started with); each patient's numbers are
+    the same whatever the split. With one thread no parallel region is
+    entered, so process pools and the threads backend run one chunk per worker.
 
     Args:
         p: Kernel parameters.
@@ -448,19 +493,11 @@ def run_chunk(
         keep_daily: Write daily paths into ``o``.
         threads: Threads inside the chunk.
     """
-    units = o.edss.size
-    blocks = max(1, min(int(threads), units))
-
-    def block(b: int) -> None:
-        lo, hi = units * b // blocks, units * (b + 1) // blocks
-        sc = new_scratch(p, 1, n_mediators)
-        drive(p, direct, signal, o, sc, replicates, lo, hi, p.first_day - 1, p.horizon,
-              keep_daily, False)  # fmt: skip
-
+    blocks = max(1, min(int(threads), o.edss.size))
+    sc = new_scratch(p, blocks, n_mediators)
     if blocks == 1:
-        block(0)
+        drive(p, direct, signal, o, sc, replicates, 0, o.edss.size, p.first_day - 1, p.horizon,
+              keep_daily, 0)  # fmt: skip
         return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(blocks) as pool:
-        list(pool.map(block, range(blocks)))
+    numba.set_num_threads(min(blocks, numba.config.NUMBA_NUM_THREADS))
+    _drive_blocks(p, direct, signal, o, sc, replicates, blocks, keep_daily)

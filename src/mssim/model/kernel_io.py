@@ -96,6 +96,8 @@ class Params(NamedTuple):
     # observation
     visit_days: np.ndarray  # (V,)
     visit_of: np.ndarray  # (D,), visit index or -1
+    in_window: np.ndarray  # (D, T, V) 1 if the day is in visit V's recall window for T
+    recalled: np.ndarray  # (D,) 1 if the day is in any recall window
     track: np.ndarray  # (T,)
     recall: np.ndarray  # (T,)
     scales: np.ndarray  # (T, 4): low, high, step, points per NRS
