@@ -22,7 +22,9 @@ Figures (see RESULTS.md for the targets):
 10. memory per replicate in a chunk (``tracemalloc``), with the preflight estimate;
 11. the MMRM of 1,000 trials of 100 per arm with 4 post-baseline visits, as a share
     of the simulation cost of the same trials (figure 7's timing);
-12. assurance (a normal prior on the specific effect) against a plain run of the
+12. a group-sequential run (``scenarios/group_sequential.toml``) against the fixed
+    parallel design with the same maximum n;
+13. assurance (a normal prior on the specific effect) against a plain run of the
     same replicates and design points.
 """
 
@@ -84,6 +86,8 @@ class Sizes:
     curve_replicates: int = 10000
     mediana_replicates: int = 1000
     mmrm_replicates: int = 1000
+    sequential_replicates: int = 300  # figure 12; the ratio is scale-free
+    sequential_n_per_arm: int = 80
     assurance_replicates: int = 200  # the ratio is scale-free; two chunks per run
 
 
@@ -97,6 +101,7 @@ QUICK = Sizes(
     curve_replicates=400,
     mediana_replicates=100,
     mmrm_replicates=100,
+    sequential_replicates=40,
     assurance_replicates=40,
 )
 
@@ -657,17 +662,47 @@ def mmrm_cost(sizes: Sizes) -> list[Figure]:
     return _analysis_costs(name, scenario, ["mmrm"], [], mmrm_sizes, figure=11)
 
 
-# ---- 12. assurance -------------------------------------------------------------
+# ---- 12. group-sequential cost --------------------------------------------------
+
+
+def sequential_cost(sizes: Sizes) -> list[Figure]:
+    """Figure 12: group-sequential run / fixed design with the same maximum n (best of 2)."""
+    r, n = sizes.sequential_replicates, sizes.sequential_n_per_arm
+    looks = load_scenario(ROOT / "scenarios" / "group_sequential.toml")
+    fixed = load_scenario(ROOT / "scenarios" / "group_sequential.toml", ["trial.design=parallel"])
+    heading(f"12. Group-sequential run vs fixed design, {n} per arm at most (R={r}, n_jobs=1)")
+    times: dict[str, list[float]] = {"sequential": [], "fixed": []}
+    for _ in range(2):  # interleaved, so load changes hit both
+        for name, scenario in (("sequential", looks), ("fixed", fixed)):
+            seconds, _ = timed(
+                lambda s=scenario: power.estimate(s, n_per_arm=[n], replicates=r, progress=False)
+            )
+            times[name].append(seconds)
+    seq, fix = min(times["sequential"]), min(times["fixed"])
+    say(f"   group-sequential (3 looks): {seq:6.2f} s; fixed parallel: {fix:6.2f} s")
+    say(f"   ratio {seq / fix:.2f}x (target <= 1.3)")
+    say()
+    return [
+        Figure(
+            "12. group-sequential / fixed run (same max n)",
+            f"{seq / fix:.2f}x ({seq:.1f} s vs {fix:.1f} s)",
+            "<= 1.3x",
+            seq / fix <= 1.3,
+        )
+    ]
+
+
+# ---- 13. assurance -------------------------------------------------------------
 
 
 def assurance_cost(scenario: Scenario, sizes: Sizes) -> list[Figure]:
-    """Figure 12: assurance over a normal prior vs a plain run, same replicates and sizes."""
+    """Figure 13: assurance over a normal prior vs a plain run, same replicates and sizes."""
     r = sizes.assurance_replicates
     field = "arms.acupuncture.specific_effect"
     prior = {field: {"distribution": "normal", "mean": 0.2, "sd": 0.1}}
     with_prior = with_overrides(scenario, values={"priors": prior})
     ns = sorted(scenario.power.n_per_arm)
-    heading(f"12. Assurance vs a plain run: R={r}, n_per_arm={ns}, prior N(0.2, 0.1) on {field}")
+    heading(f"13. Assurance vs a plain run: R={r}, n_per_arm={ns}, prior N(0.2, 0.1) on {field}")
     t_plain, _ = timed(lambda: curve(centre_scenario(with_prior), r, n_per_arm=ns))
     t_assurance, _ = timed(
         lambda: run_assurance(with_prior, n_per_arm=ns, replicates=r, progress=False)
@@ -678,7 +713,7 @@ def assurance_cost(scenario: Scenario, sizes: Sizes) -> list[Figure]:
     say()
     return [
         Figure(
-            f"12. assurance / plain run (R={r}, ratio scale-free)",
+            f"13. assurance / plain run (R={r}, ratio scale-free)",
             f"{ratio:.2f}x ({t_assurance:.1f} s vs {t_plain:.1f} s)",
             "<= 1",
             ratio <= 1,
@@ -737,6 +772,7 @@ def main() -> None:
     figures += crn(scenario, sizes)
     figures += analysis_share(sizes)
     figures += mmrm_cost(sizes)
+    figures += sequential_cost(sizes)
     figures += assurance_cost(scenario, sizes)
     figures += mesa_ratio()  # last: importing mesa changes the multiprocessing start method
     wall = time.perf_counter() - start

@@ -2,9 +2,10 @@
 
 The folder holds ``power.csv`` (operating characteristics with MCSE),
 ``power.png``, ``manifest.json``, ``report.html`` and, with ``--solve-n``,
-``sample_size.json`` and ``sample_size.csv``. A scenario with ``[priors]`` gets
-power at the priors' centre in ``power.csv`` and assurance beside it:
-``assurance.csv``, ``assurance_curve.csv`` (power by true effect),
+``sample_size.json`` and ``sample_size.csv``; a group-sequential design adds
+``boundaries.csv``, ``sequential_boundaries.png`` and ``sequential_stopping.png``.
+A scenario with ``[priors]`` gets power at the priors' centre in ``power.csv``
+and assurance beside it: ``assurance.csv``, ``assurance_curve.csv`` (power by true effect),
 ``prior_draws.csv`` and ``assurance.png`` (:mod:`mssim.montecarlo.assurance`).
 Chunks are checkpointed under ``chunks/`` so the same command resumes an
 interrupted run.
@@ -29,6 +30,7 @@ from mssim.config import sizes
 from mssim.config.load import with_options
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
+from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.assurance import centre_scenario, check_priors, next_to_power, run_assurance
 from mssim.montecarlo.parallel import check_scheduler, run_key
@@ -36,6 +38,7 @@ from mssim.montecarlo.power import estimate
 from mssim.montecarlo.sample_size import SampleSize, solve_n
 from mssim.outputs.figures.assurance import assurance_figure
 from mssim.outputs.figures.power import power_curve
+from mssim.outputs.figures.sequential import boundary_paths, stopping
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
 
@@ -179,7 +182,8 @@ def run_power(
     prov = Provenance(scenario)
     run = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress}
     amounts = {"replicates": replicates, "chunk_size": chunk_size}
-    frame = estimate(scenario, analyses=methods, out=out, **amounts, **run)
+    stats: dict = {}
+    frame = estimate(scenario, analyses=methods, out=out, keep=stats, **amounts, **run)
     figure = power_curve(frame, target=scenario.power.target)
     answer = solve_n(scenario, **amounts, **run) if solve else None
     print_table(frame)
@@ -193,6 +197,13 @@ def run_power(
         write_table(result.curve, out / "assurance_curve.csv")
         write_table(result.draws, out / "prior_draws.csv")
         write_figure(assurance_figure(table, result.curve), out / "assurance.png")
+    if sequential.applies(scenario):
+        table = sequential.boundaries_table(scenario, scenario.power.n_per_arm)
+        write_table(table, out / "boundaries.csv")
+        paths = sequential.paths(stats, sorted(set(scenario.power.n_per_arm)), methods)
+        write_figure(boundary_paths(paths, table), out / "sequential_boundaries.png")
+        first = frame[frame.analysis == methods[0]]
+        write_figure(stopping(first), out / "sequential_stopping.png")
     prov.extra["replicates"] = int(frame.replicates.iloc[0])
     if answer is not None:
         write_table(answer.curve, out / "sample_size.csv")

@@ -251,6 +251,8 @@ SOURCES: dict[str, Source] = {
     "trial.*": _design(),
     "trial.allocation.*": _design(),
     "trial.period_effect": _a("no period effect"),
+    "trial.accrual.*": _a("recruitment pace of a few MS outpatient centres; " + _NO_SOURCE),
+    "trial.sequential.*": _design(),
     "power.*": _design("Monte Carlo setting"),
     "priors": _design("assurance: the planner's uncertainty about a field"),
 }

@@ -30,6 +30,7 @@ from scipy.stats import norm
 
 from mssim.config.load import with_overrides
 from mssim.config.scenario import Scenario
+from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
@@ -55,8 +56,14 @@ def chunk_statistics(
 
     Returns:
         Arrays shaped (analyses, design points, endpoints, contrasts, R), plus
-        ``truth`` (kinds, endpoints, contrasts, R).
+        ``truth`` (kinds, endpoints, contrasts, R); a group-sequential design's
+        fields are those at the look where each trial stopped, with its looks
+        (:func:`mssim.montecarlo.sequential.chunk_statistics`).
     """
+    if sequential.applies(scenario):
+        return sequential.chunk_statistics(
+            scenario, n_per_arm, analyses, replicates, FIELDS, KINDS, PERIODS
+        )
     from mssim.model.engine import simulate  # here, so a refused run never loads numba
 
     endpoints = scenario.endpoints()
@@ -370,6 +377,7 @@ def estimate(
     out: Path | str | None = None,
     scheduler: str | None = None,
     progress: bool | None = None,
+    keep: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Estimate operating characteristics by Monte Carlo.
 
@@ -387,10 +395,14 @@ def estimate(
         out: Folder for checkpoints (resume after an interrupt), or None.
         scheduler: Dask scheduler address for ``backend="dask"``.
         progress: Progress bar; None = only on a terminal.
+        keep: A dict that receives the per-replicate statistics (replicates on the
+            last axis), for figures that need more than the summary.
 
     Returns:
         One row per (analysis, endpoint, contrast, n_per_arm) with power,
-        bias, RMSE, coverage, type S, exaggeration and their MCSEs.
+        bias, RMSE, coverage, type S, exaggeration and their MCSEs; for a
+        group-sequential design also its stopping probabilities, expected n and
+        duration (:func:`mssim.montecarlo.sequential.characteristics`).
     """
     if seed is not None:
         scenario = with_overrides(scenario, values={"seed": seed}, source="seed")
@@ -421,4 +433,10 @@ def estimate(
         progress=progress,
     )
     stats = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
-    return breakdown_columns(scenario, summarize(scenario, n_values, methods, stats), reps)
+    frame = breakdown_columns(scenario, summarize(scenario, n_values, methods, stats), reps)
+    if sequential.applies(scenario):
+        looks = sequential.characteristics(scenario, n_values, methods, stats)
+        frame = frame.merge(looks, on=["analysis", "n_per_arm"], validate="one_to_one")
+    if keep is not None:
+        keep.update(stats)
+    return frame

@@ -19,6 +19,7 @@ from mssim.outputs.report.results import (
 )
 from mssim.outputs.report.sample_size import sample_size_section
 from mssim.outputs.report.scenario import scenario_section
+from mssim.outputs.report.sequential import sequential_section
 from mssim.outputs.report.sources import sources_section
 
 CSS = """
@@ -66,6 +67,7 @@ SECTIONS = (
     ("design", "Design"),
     ("results", "Results"),
     ("figures", "Figures"),
+    ("sequential", "Interim looks"),
     ("sample-size", "Sample size"),
     ("monte-carlo", "Monte Carlo error"),
     ("literature", "Literature"),
@@ -83,6 +85,7 @@ def render(found: Folder) -> str:
         design_section(found),
         results_section(found),
         figures_section(found),
+        sequential_section(found),
         sample_size_section(found),
         monte_carlo_section(found),
         literature_section(found),
