@@ -9,7 +9,10 @@ n for the simulated effect, parallel designs), ``manifest.json``, ``report.html`
 ``--solve-n``, ``sample_size.csv`` (the search's power curve); a group-sequential
 design adds ``boundaries.csv``, ``sequential_boundaries.png`` and
 ``sequential_stopping.png``. Chunks are checkpointed under ``chunks/`` so the same
-command resumes an interrupted run.
+command resumes an interrupted run. A scenario with ``[priors]`` gets power at the
+priors' centre in ``power.csv`` and assurance beside it: ``assurance.csv``,
+``assurance_curve.csv`` (power by true effect), ``prior_draws.csv`` and
+``assurance.png`` (:mod:`mssim.montecarlo.assurance`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
 from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
+from mssim.montecarlo.assurance import centre_scenario, check_priors, next_to_power, run_assurance
 from mssim.montecarlo.crosscheck import crosscheck
 from mssim.montecarlo.matched_null import matched_null
 from mssim.montecarlo.parallel import check_scheduler, run_key
@@ -43,6 +47,7 @@ from mssim.montecarlo.sample_size import (
     primary_curve,
     solve_n,
 )
+from mssim.outputs.figures.assurance import assurance_figure
 from mssim.outputs.figures.power import power_curve
 from mssim.outputs.figures.sequential import boundary_paths, stopping
 from mssim.outputs.provenance import Provenance
@@ -136,6 +141,10 @@ def run_power(
     scenario = with_options(
         scenario, seed=seed, target=target, replicates=replicates, chunk_size=chunk_size
     )
+    priors = scenario
+    if scenario.priors:
+        check_priors(scenario)
+        scenario = centre_scenario(scenario)
     methods = analyses or [scenario.trial.analysis]
     check_analyses(scenario, methods)
     n_jobs = sizes.check_jobs(n_jobs, force_jobs)
@@ -146,7 +155,7 @@ def run_power(
         reps,
         scenario.power.n_per_arm,
         len(methods),
-        2,  # the run and its matched null
+        3 if priors.priors else 2,  # the run, its matched null and the assurance run
         chunk_size,
         workers,
         max_memory,
@@ -174,6 +183,7 @@ def run_power(
             "replicates": reps,
             "analyses": methods,
             "solve": solve,
+            "priors": priors.model_dump(mode="json")["priors"],
         }
     )
     if backend == "dask" and scheduler:
@@ -207,6 +217,14 @@ def run_power(
     print_table(frame)
     write_table(frame, out / "power.csv")
     write_figure(figure, out / "power.png")
+    if priors.priors:
+        result = run_assurance(priors, analyses=methods, out=out / "assurance", **amounts, **run)
+        table = next_to_power(result.table, frame)
+        print_assurance(table)
+        write_table(table, out / "assurance.csv")
+        write_table(result.curve, out / "assurance_curve.csv")
+        write_table(result.draws, out / "prior_draws.csv")
+        write_figure(assurance_figure(table, result.curve), out / "assurance.png")
     if sequential.applies(scenario):
         table = sequential.boundaries_table(scenario, scenario.power.n_per_arm)
         write_table(table, out / "boundaries.csv")
@@ -245,3 +263,27 @@ def print_table(frame: pd.DataFrame) -> None:
         f"\n{reps} replicate trials per design point; power MCSE at most {worst:.3f}. "
         "Effects are treatment minus comparator (negative = fewer symptoms)."
     )
+
+
+def print_assurance(table: pd.DataFrame) -> None:
+    """Print assurance with its MCSE next to power at the priors' centre."""
+    shown = {
+        "analysis": "analysis",
+        "contrast": "contrast",
+        "n_per_arm": "n/arm",
+        "assurance": "assurance",
+        "assurance_mcse": "±mcse",
+        "power_at_centre": "power at centre",
+        "power_at_centre_mcse": "±mcse ",
+        "true_effect_mean": "true (prior mean)",
+        "estimate_q2.5": "est 2.5%",
+        "estimate_q50": "est 50%",
+        "estimate_q97.5": "est 97.5%",
+    }
+    print("\nAssurance: probability of success over the priors (prior predictive estimate)")
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(
+            table[list(shown)]
+            .rename(columns=shown)
+            .to_string(index=False, float_format="{:.3f}".format)
+        )
