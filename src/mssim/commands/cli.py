@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mssim import __version__
+from mssim.commands.arguments import memory, non_negative, port, positive
 from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml, with_options
 from mssim.config.scenario import Scenario
 from mssim.config.sizes import check_jobs, monte_carlo, single_trial
@@ -62,39 +63,10 @@ def _scenario_arguments(parser: argparse.ArgumentParser, required: bool = False)
     )
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; given {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; given {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0; given {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0; given {text!r}")
-    return value
-
-
-def _memory(text: str) -> int:
-    from mssim.config.sizes import parse_memory
-
-    try:
-        return parse_memory(text)
-    except MssimError as err:
-        raise argparse.ArgumentTypeError(str(err).removeprefix("--max-memory: ")) from None
-
-
 def _size_arguments(parser: argparse.ArgumentParser, jobs: bool = True) -> None:
     parser.add_argument(
         "--max-memory",
-        type=_memory,
+        type=memory,
         default=None,
         metavar="AMOUNT",
         help="memory the command may use, e.g. 2G (default: what the machine has available)",
@@ -112,23 +84,13 @@ def _size_arguments(parser: argparse.ArgumentParser, jobs: bool = True) -> None:
 
 
 def _parallel_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
+    parser.add_argument("--jobs", type=positive, default=1, help="parallel workers")
     parser.add_argument(
         "--backend",
         choices=["threads", "processes", "dask"],
         default="processes",
         help="local processes (default; fastest measured), threads, or a Dask cluster",
     )
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535; given {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535; given {text!r}")
-    return value
 
 
 def _load(args: argparse.Namespace) -> Scenario:
@@ -373,10 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="simulate one trial and write its data")
     _scenario_arguments(p)
     p.add_argument(
-        "--n", type=_positive, default=None, help="patients per arm (default trial.n_per_arm)"
+        "--n", type=positive, default=None, help="patients per arm (default trial.n_per_arm)"
     )
     p.add_argument(
-        "--seed", type=_non_negative, default=None, help="root seed (default: scenario seed)"
+        "--seed", type=non_negative, default=None, help="root seed (default: scenario seed)"
     )
     p.add_argument("--out", default="results/simulate", help="output folder")
     p.add_argument(
@@ -395,9 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="Monte Carlo power curve, bias and exaggeration")
     _scenario_arguments(p)
-    p.add_argument("--replicates", type=_positive, default=None, help="trials per design point")
-    p.add_argument("--seed", type=_non_negative, default=None, help="root seed")
-    p.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
+    p.add_argument("--replicates", type=positive, default=None, help="trials per design point")
+    p.add_argument("--seed", type=non_negative, default=None, help="root seed")
+    p.add_argument("--jobs", type=positive, default=1, help="parallel workers")
     p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
     p.add_argument(
         "--backend",
@@ -414,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="analysis to run (repeatable; default trial.analysis)",
     )
-    p.add_argument("--chunk-size", type=_positive, default=None, help="replicates per chunk")
+    p.add_argument("--chunk-size", type=positive, default=None, help="replicates per chunk")
     _size_arguments(p)
     p.set_defaults(func=cmd_run)
 
@@ -429,15 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--lhs",
-        type=_positive,
+        type=positive,
         default=None,
         metavar="K",
         help="K Latin-hypercube points in the box the --grid values span, instead of the grid",
     )
     p.add_argument(
-        "--replicates", type=_positive, default=None, help="trials per design point and cell"
+        "--replicates", type=positive, default=None, help="trials per design point and cell"
     )
-    p.add_argument("--seed", type=_non_negative, default=None, help="root seed of every cell")
+    p.add_argument("--seed", type=non_negative, default=None, help="root seed of every cell")
     _parallel_arguments(p)
     p.add_argument(
         "--out",
@@ -460,11 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a field to screen (repeatable; default: every assumption used and the effects)",
     )
     p.add_argument(
-        "--n", type=_positive, default=None, help="n per arm for power (default trial.n_per_arm)"
+        "--n", type=positive, default=None, help="n per arm for power (default trial.n_per_arm)"
     )
-    p.add_argument("--replicates", type=_positive, default=200, help="trials per point")
-    p.add_argument("--trajectories", type=_positive, default=10, help="Morris trajectories")
-    p.add_argument("--seed", type=_non_negative, default=None, help="root seed of every point")
+    p.add_argument("--replicates", type=positive, default=200, help="trials per point")
+    p.add_argument("--trajectories", type=positive, default=10, help="Morris trajectories")
+    p.add_argument("--seed", type=non_negative, default=None, help="root seed of every point")
     _parallel_arguments(p)
     p.add_argument(
         "--out", type=Path, default=None, help="folder (default results/<name>/sensitivity-<time>)"
@@ -510,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="share of open-label trials (vs usual care)",
     )
-    p.add_argument("--seed", type=_non_negative, default=None, help="root seed")
+    p.add_argument("--seed", type=non_negative, default=None, help="root seed")
     _size_arguments(p, jobs=False)
     p.set_defaults(func=cmd_literature)
 
@@ -521,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="scenario TOML file (default: the embedded default scenario)",
     )
-    p.add_argument("--port", type=_port, default=8765, help="TCP port (default 8765)")
+    p.add_argument("--port", type=port, default=8765, help="TCP port (default 8765)")
     p.add_argument("--host", default="127.0.0.1", help="interface (default loopback)")
     p.set_defaults(func=cmd_dashboard)
 
@@ -530,12 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="calibration matrix (type I error, coverage), analytic power and reproducibility",
     )
     p.add_argument(
-        "--replicates", type=_positive, default=None, help="trials per check (default 1000)"
+        "--replicates", type=positive, default=None, help="trials per check (default 1000)"
     )
     p.add_argument(
         "--quick", action="store_true", help="200 trials of 20 per arm per check (for CI)"
     )
-    p.add_argument("--jobs", type=_positive, default=2, help="parallel workers")
+    p.add_argument("--jobs", type=positive, default=2, help="parallel workers")
     p.set_defaults(func=cmd_selfcheck)
     for command in sub.choices.values():
         command.add_argument(
