@@ -247,6 +247,34 @@ def test_dashboard_in_chromium(browser, server):
     expect(estimate_text).to_contain_text("Estimate:", timeout=90_000)
     before = estimate_text.inner_text()
 
+    # Day by day: Step moves the day, play advances it, Reset starts again
+    step_text, day_text = page.locator(".mssim-step"), page.locator(".mssim-day")
+    expect(step_text).to_have_text("Step 0 of 112")
+    page.get_by_role("button", name="Step", exact=True).click()
+    expect(step_text).to_have_text("Step 1 of 112", timeout=30_000)
+    expect(day_text).to_have_text("Day -27 (run-in)")
+    page.get_by_role("button", name="▶").click()
+    # past baseline (step 28 is day 0): the patients are randomized
+    expect(step_text).to_have_text(re.compile(r"Step (3[5-9]|[4-9]\d|1\d\d) of"), timeout=90_000)
+    page.get_by_role("button", name="❚❚").click()
+    expect(page.get_by_role("button", name="▶")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1000)  # Mesa's controller finishes the day under way
+    paused = step_text.inner_text()
+    page.wait_for_timeout(1500)
+    assert step_text.inner_text() == paused  # paused: the day stays
+    expect(day_text).to_have_text(re.compile(r"Day \d+ \(treatment/follow-up\)"))
+    expect(page.locator(".v-window-item--active .v-card img")).to_have_count(3)  # + patients
+    page.set_viewport_size({"width": 1400, "height": 1700})
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard_day_by_day.png"))
+    page.screenshot(path="/tmp/mssim-dashboard-day-by-day.png")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.get_by_role("button", name="Reset").click()
+    expect(step_text).to_have_text("Step 0 of 112", timeout=30_000)
+    expect(day_text).to_have_text("Day: not started (the run-in begins on day -27)")
+    expect(estimate_text).to_have_text(before)  # the same trial
+
     slider = page.get_by_role("slider", name=re.compile(r"^Specific effect"))
     slider.focus()
     for _ in range(4):  # +0.05 SD each
