@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from mssim.config.trial import Accrual
-from mssim.model import rng
 
 
 def randomization_days(accrual: Accrual, seed: int, replicates: np.ndarray, n: int) -> np.ndarray:
@@ -30,6 +29,8 @@ def randomization_days(accrual: Accrual, seed: int, replicates: np.ndarray, n: i
     Returns:
         Days since the start of accrual, increasing along each row, (R, n) float.
     """
+    from mssim.model import rng  # here, so a refused run never loads numba
+
     u = rng.uniforms(seed, replicates, "accrual", (n, 1))[..., 0]
     arrivals = np.cumsum(-np.log1p(-u), axis=1)  # cumulative rate reached, in patients
     return 7.0 * weeks_at(accrual, arrivals)
