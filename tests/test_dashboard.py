@@ -247,6 +247,34 @@ def test_dashboard_in_chromium(browser, server):
     expect(estimate_text).to_contain_text("Estimate:", timeout=90_000)
     before = estimate_text.inner_text()
 
+    # Day by day: Step moves the day, play advances it, Reset starts again
+    step_text, day_text = page.locator(".mssim-step"), page.locator(".mssim-day")
+    expect(step_text).to_have_text("Step 0 of 112")
+    page.get_by_role("button", name="Step", exact=True).click()
+    expect(step_text).to_have_text("Step 1 of 112", timeout=30_000)
+    expect(day_text).to_have_text("Day -27 (run-in)")
+    page.get_by_role("button", name="▶").click()
+    # past baseline (step 28 is day 0): the patients are randomized
+    expect(step_text).to_have_text(re.compile(r"Step (3[5-9]|[4-9]\d|1\d\d) of"), timeout=90_000)
+    page.get_by_role("button", name="❚❚").click()
+    expect(page.get_by_role("button", name="▶")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1000)  # Mesa's controller finishes the day under way
+    paused = step_text.inner_text()
+    page.wait_for_timeout(1500)
+    assert step_text.inner_text() == paused  # paused: the day stays
+    expect(day_text).to_have_text(re.compile(r"Day \d+ \(treatment/follow-up\)"))
+    expect(page.locator(".v-window-item--active .v-card img")).to_have_count(3)  # + patients
+    page.set_viewport_size({"width": 1400, "height": 1700})
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard_day_by_day.png"))
+    page.screenshot(path="/tmp/mssim-dashboard-day-by-day.png")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.get_by_role("button", name="Reset").click()
+    expect(step_text).to_have_text("Step 0 of 112", timeout=30_000)
+    expect(day_text).to_have_text("Day: not started (the run-in begins on day -27)")
+    expect(estimate_text).to_have_text(before)  # the same trial
+
     slider = page.get_by_role("slider", name=re.compile(r"^Specific effect"))
     slider.focus()
     for _ in range(4):  # +0.05 SD each
@@ -305,3 +333,63 @@ def test_dashboard_in_chromium(browser, server):
     active.get_by_role("button", name=re.compile("^Reproduce")).click()
     expect(active.locator(".mssim-command")).to_contain_text("--p-nonsignificant 0.4")
     expect(active.locator(".mssim-toml")).to_contain_text("seed = ")
+
+
+# ---- day by day, in the instrument's points ------------------------------------------------
+
+
+def test_trajectories_are_drawn_in_the_instruments_points(base, settings):
+    scenario = dashboard.build_scenario(base, settings)
+    instrument = dashboard.primary_instrument(scenario)
+    assert (instrument.name, instrument.low, instrument.high) == ("fss", 1.0, 7.0)
+    # the ends of the latent 0-10 NRS are the ends of the FSS
+    assert dashboard.instrument_points(np.array([0.0, 5.0, 10.0]), instrument).tolist() == [
+        1.0,
+        4.0,
+        7.0,
+    ]
+    trial = dashboard.one_trial(scenario, 10)
+    ax = dashboard.trial_trajectories(trial.daily, scenario).axes[0]
+    assert ax.get_ylabel() == "fatigue: FSS (1-7) points" and ax.get_ylim() == (1.0, 7.0)
+    fatigue = trial.daily[trial.daily.symptom == "fatigue"]
+    sham = fatigue[fatigue.arm == "sham"].groupby("day")["latent"].mean()
+    (line,) = [line for line in ax.get_lines() if line.get_label().startswith("sham")]
+    np.testing.assert_allclose(line.get_ydata(), 1.0 + 0.6 * sham.to_numpy(), rtol=1e-12)
+
+
+def test_the_day_by_day_figure_shows_the_models_patients(base, settings):
+    scenario = dashboard.build_scenario(base, settings)
+    model = dashboard.SteppedTrial(scenario=scenario, n_per_arm=5)
+    assert dashboard.day_text(model) == "Day: not started (the run-in begins on day -27)"
+    assert dashboard.step_text(model) == "Step 0 of 112"
+    for _ in range(40):
+        model.step()
+    assert (dashboard.step_text(model), dashboard.day_text(model)) == (
+        "Step 40 of 112",
+        "Day 12 (treatment/follow-up)",
+    )
+    instrument = dashboard.primary_instrument(scenario)
+    left, right = dashboard.patients_today(model, instrument).axes
+    # one dot per patient agent, at its latent score today in FSS points
+    dots = np.concatenate([c.get_offsets()[:, 1] for c in right.collections])
+    today = [p.symptoms["fatigue"] for p in model.patient_agents]
+    np.testing.assert_allclose(np.sort(dots), np.sort(1.0 + 0.6 * np.array(today)), rtol=1e-12)
+    assert {line.get_label() for line in left.get_lines()} >= {"acupuncture", "sham"}
+
+
+def test_step_play_and_reset_move_the_day(monkeypatch):
+    monkeypatch.setattr(dashboard, "PLAY_INTERVAL_MS", 10)
+    monkeypatch.delenv(dashboard.ENV_SCENARIO, raising=False)
+    _, rc = solara.render(dashboard.Page(), handle_error=False)
+    step = rc.find(v.Html, class_="mssim-step")
+    assert step.widget.children[0] == "Step 0 of 112"
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    step.assert_wait(lambda w: w.children[0] == "Step 1 of 112", timeout=30)
+    assert _text(rc, "mssim-day") == "Day -27 (run-in)"
+    rc.find(v.Btn, children=["▶"]).widget.click()
+    step.assert_wait(lambda w: int(w.children[0].split()[1]) >= 5, timeout=60)
+    rc.find(v.Btn, children=["❚❚"]).widget.click()
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    step.assert_wait(lambda w: w.children[0] == "Step 0 of 112", timeout=30)
+    assert _text(rc, "mssim-day").startswith("Day: not started")
+    rc.close()
