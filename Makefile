@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench install install-dev clean
+.PHONY: demo test lint bench notebooks install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Execute the teaching notebooks at full settings and store their outputs.
+notebooks: install-dev
+	MPLBACKEND=Agg $(BIN)/python notebooks/execute.py
 
 bench: install-dev
 	$(BIN)/python benchmarks/run.py

@@ -21,7 +21,14 @@ Figures (see RESULTS.md for the targets):
    core each (skipped, saying so, without R or Mediana);
 10. memory per replicate in a chunk (``tracemalloc``), with the preflight estimate;
 11. the MMRM of 1,000 trials of 100 per arm with 4 post-baseline visits, as a share
-    of the simulation cost of the same trials (figure 7's timing).
+    of the simulation cost of the same trials (figure 7's timing);
+12. a group-sequential run (``scenarios/group_sequential.toml``) against the fixed
+    parallel design with the same maximum n;
+13. a Morris screening of 20 assumptions at 200 replicates per point with
+    ``n_jobs=2`` (``bench_sensitivity.measure()``; about 5-7 minutes, outside
+    the 5-minute budget of figures 1-12);
+14. assurance (a normal prior on the specific effect) against a plain run of the
+    same replicates and design points.
 """
 
 from __future__ import annotations
@@ -44,16 +51,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import bench_sensitivity
 import floor
 import numpy as np
 
 from mssim.config import sizes as sizes_module
-from mssim.config.load import load_scenario
+from mssim.config.load import load_scenario, with_overrides
 from mssim.config.scenario import Scenario
 from mssim.model.engine import simulate
 from mssim.model.population import run_in_days
 from mssim.model.symptoms import SymptomModel
 from mssim.montecarlo import calibration, power
+from mssim.montecarlo.assurance import centre_scenario, run_assurance
 from mssim.registry import ANALYSES
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.data import trial_data
@@ -81,6 +90,12 @@ class Sizes:
     curve_replicates: int = 10000
     mediana_replicates: int = 1000
     mmrm_replicates: int = 1000
+    sequential_replicates: int = 300  # figure 12; the ratio is scale-free
+    sequential_n_per_arm: int = 80
+    sensitivity_fields: int = 20
+    sensitivity_replicates: int = 200
+    sensitivity_trajectories: int = 10
+    assurance_replicates: int = 200  # the ratio is scale-free; two chunks per run
 
 
 QUICK = Sizes(
@@ -93,6 +108,11 @@ QUICK = Sizes(
     curve_replicates=400,
     mediana_replicates=100,
     mmrm_replicates=100,
+    sequential_replicates=40,
+    sensitivity_fields=4,
+    sensitivity_replicates=20,
+    sensitivity_trajectories=2,
+    assurance_replicates=40,
 )
 
 
@@ -458,8 +478,7 @@ def memory_per_replicate(scenario: Scenario, sizes: Sizes) -> list[Figure]:
 CHILD = """
 import json, re, resource, sys, time
 from mssim.montecarlo import power
-from mssim.config import sizes as sizes_module
-from mssim.config.load import load_scenario
+from mssim.montecarlo.assurance import centre_scenario, run_assurance
 
 
 def status(key):
@@ -658,7 +677,85 @@ def mmrm_cost(sizes: Sizes) -> list[Figure]:
     return _analysis_costs(name, scenario, ["mmrm"], [], mmrm_sizes, figure=11)
 
 
+# ---- 12. group-sequential cost --------------------------------------------------
+
+
+def sequential_cost(sizes: Sizes) -> list[Figure]:
+    """Figure 12: group-sequential run / fixed design with the same maximum n (best of 2)."""
+    r, n = sizes.sequential_replicates, sizes.sequential_n_per_arm
+    looks = load_scenario(ROOT / "scenarios" / "group_sequential.toml")
+    fixed = load_scenario(ROOT / "scenarios" / "group_sequential.toml", ["trial.design=parallel"])
+    heading(f"12. Group-sequential run vs fixed design, {n} per arm at most (R={r}, n_jobs=1)")
+    times: dict[str, list[float]] = {"sequential": [], "fixed": []}
+    for _ in range(2):  # interleaved, so load changes hit both
+        for name, scenario in (("sequential", looks), ("fixed", fixed)):
+            seconds, _ = timed(
+                lambda s=scenario: power.estimate(s, n_per_arm=[n], replicates=r, progress=False)
+            )
+            times[name].append(seconds)
+    seq, fix = min(times["sequential"]), min(times["fixed"])
+    say(f"   group-sequential (3 looks): {seq:6.2f} s; fixed parallel: {fix:6.2f} s")
+    say(f"   ratio {seq / fix:.2f}x (target <= 1.3)")
+    say()
+    return [
+        Figure(
+            "12. group-sequential / fixed run (same max n)",
+            f"{seq / fix:.2f}x ({seq:.1f} s vs {fix:.1f} s)",
+            "<= 1.3x",
+            seq / fix <= 1.3,
+        )
+    ]
+
+
+# ---- 14. assurance -------------------------------------------------------------
+
+
+def assurance_cost(scenario: Scenario, sizes: Sizes) -> list[Figure]:
+    """Figure 14: assurance over a normal prior vs a plain run, same replicates and sizes."""
+    r = sizes.assurance_replicates
+    field = "arms.acupuncture.specific_effect"
+    prior = {field: {"distribution": "normal", "mean": 0.2, "sd": 0.1}}
+    with_prior = with_overrides(scenario, values={"priors": prior})
+    ns = sorted(scenario.power.n_per_arm)
+    heading(f"14. Assurance vs a plain run: R={r}, n_per_arm={ns}, prior N(0.2, 0.1) on {field}")
+    t_plain, _ = timed(lambda: curve(centre_scenario(with_prior), r, n_per_arm=ns))
+    t_assurance, _ = timed(
+        lambda: run_assurance(with_prior, n_per_arm=ns, replicates=r, progress=False)
+    )
+    ratio = t_assurance / t_plain
+    say(f"   plain run:  {t_plain:6.2f} s")
+    say(f"   assurance:  {t_assurance:6.2f} s  ({ratio:.2f}x)")
+    say()
+    return [
+        Figure(
+            f"14. assurance / plain run (R={r}, ratio scale-free)",
+            f"{ratio:.2f}x ({t_assurance:.1f} s vs {t_plain:.1f} s)",
+            "<= 1",
+            ratio <= 1,
+        )
+    ]
+
+
 # ---- record -----------------------------------------------------------------------
+
+
+def sensitivity(sizes: Sizes) -> list[Figure]:
+    """Figure 13: wall time of a Morris screening (target: under 10 minutes on 2 cores)."""
+    heading("13. Morris screening of the assumptions, n_jobs=2")
+    found = bench_sensitivity.measure(
+        sizes.sensitivity_fields, sizes.sensitivity_replicates, sizes.sensitivity_trajectories
+    )
+    say(f"   {found}")
+    minutes = found["seconds"] / 60
+    return [
+        Figure(
+            f"13. Morris, {found['fields']} fields x {found['replicates']} replicates "
+            f"({found['points']} points), n_jobs=2",
+            f"{minutes:.1f} min",
+            "< 10 min",
+            minutes < 10,
+        )
+    ]
 
 
 def header() -> str:
@@ -709,6 +806,9 @@ def main() -> None:
     figures += crn(scenario, sizes)
     figures += analysis_share(sizes)
     figures += mmrm_cost(sizes)
+    figures += sequential_cost(sizes)
+    figures += sensitivity(sizes)
+    figures += assurance_cost(scenario, sizes)
     figures += mesa_ratio()  # last: importing mesa changes the multiprocessing start method
     wall = time.perf_counter() - start
     info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())

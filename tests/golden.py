@@ -19,6 +19,8 @@ CASES: dict[str, tuple[list[str], int]] = {
     "default": (["power.n_per_arm=[10, 30]", "power.replicates=200"], 12),
     "three_arm": (["power.n_per_arm=[10, 30]", "power.replicates=200"], 12),
     "crossover": (["power.n_per_arm=[8, 16]", "power.replicates=200"], 10),
+    "n_of_1": (["power.n_per_arm=[2, 4]", "power.replicates=200"], 2),
+    "group_sequential": (["power.n_per_arm=[20, 40]", "power.replicates=200"], 12),
 }
 FILES = ("power.csv", "patients.csv", "analysis.csv")
 

@@ -150,14 +150,40 @@ def test_page_reacts_to_controls_and_runs_many_trials(monkeypatch):
     for css_class in ("mssim-power", "mssim-type-s", "mssim-exaggeration"):
         rc.find(v.Html, class_=css_class).wait_for(timeout=60)
     assert re.fullmatch(r"Power: \d\.\d{3} \(MCSE \d\.\d{3}\)", _text(rc, "mssim-power"))
-    assert _text(rc, "mssim-type-s").startswith("Type S: ")
-    assert _text(rc, "mssim-exaggeration").startswith("Exaggeration: ")
+    mcse = r"(\d\.\d+|n/a) \(MCSE (\d\.\d+|n/a)\)"
+    assert re.fullmatch(f"Type S: {mcse}", _text(rc, "mssim-type-s"))
+    assert re.fullmatch(f"Exaggeration: {mcse}", _text(rc, "mssim-exaggeration"))
     rc.find(v.Alert).assert_empty()  # no error or stale-result box
 
     _slider(rc, "Patients per arm").v_model = 12
     alert = rc.find(v.Alert).wait_for(timeout=30)
     assert "earlier settings" in alert.widget.children[0]
     rc.close()
+
+
+def test_new_trial_draws_another_trial_with_the_next_seed(monkeypatch):
+    monkeypatch.delenv(dashboard.ENV_SCENARIO, raising=False)
+    _, rc = solara.render(dashboard.Page(), handle_error=False)
+    before, seed = _text(rc, "mssim-estimate"), load_scenario().seed
+    assert _text(rc, "mssim-seed") == f"Root seed {seed}"
+    rc.find(v.Btn, children=["New trial"]).widget.click()
+    rc.find(v.Html, class_="mssim-seed").assert_wait(
+        lambda w: w.children[0] == f"Root seed {seed + 1}", timeout=30
+    )
+    rc.find(v.Html, class_="mssim-estimate").assert_wait(
+        lambda w: w.children[0] != before, timeout=30
+    )
+    rc.close()
+
+
+def test_the_exported_toml_is_the_trial_the_page_shows(base, settings, tmp_path):
+    """The scenario TOML the page exports loads back to the scenario it ran."""
+    from mssim.config.load import to_toml
+
+    shown = dashboard.reproducible(dashboard.build_scenario(base, settings), 12, base.seed + 3)
+    assert (shown.trial.n_per_arm, shown.power.n_per_arm, shown.seed) == (12, [12], base.seed + 3)
+    (tmp_path / "scenario.toml").write_text(to_toml(shown))
+    assert load_scenario(tmp_path / "scenario.toml") == shown
 
 
 # ---- the page in headless Chromium ----------------------------------------------------------
@@ -233,7 +259,9 @@ def test_dashboard_in_chromium(browser, server):
     page.get_by_role("button", name="Run 1,000 trials").click()
     expect(page.locator(".mssim-power")).to_contain_text("Power:", timeout=120_000)
     expect(page.locator(".mssim-exaggeration")).to_contain_text("Exaggeration:")
-    expect(page.locator(".v-card img")).to_have_count(3)  # trajectories, CI, histogram
+    expect(page.locator(".mssim-type-s")).to_contain_text("MCSE")
+    # trajectories, CI, histogram (the literature lab's tab is not shown)
+    expect(page.locator(".v-window-item--active .v-card img")).to_have_count(3)
     assert page.locator(".v-alert").count() == 0, "an error or warning box is shown"
     assert "Traceback" not in page.inner_text("body")
 
@@ -245,3 +273,35 @@ def test_dashboard_in_chromium(browser, server):
     page.screenshot(path=str(shot))
     page.screenshot(path="/tmp/mssim-dashboard.png")
     assert shot.stat().st_size > 10_000
+
+    # New trial: another seed, another estimate
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    shown, seed = (
+        estimate_text.inner_text(),
+        load_scenario(ROOT / "scenarios" / "default.toml").seed,
+    )
+    expect(page.locator(".mssim-seed")).to_have_text(f"Root seed {seed}")
+    page.get_by_role("button", name="New trial").click()
+    expect(page.locator(".mssim-seed")).to_have_text(f"Root seed {seed + 1}", timeout=30_000)
+    expect(estimate_text).not_to_have_text(shown, timeout=30_000)
+
+    # Literature lab: the publication slider moves the pooled published estimate
+    page.get_by_role("tab", name="Literature lab").click()
+    published = page.locator(".mssim-lab-published")
+    expect(published).to_contain_text("Pooled published (", timeout=90_000)
+    before_pool = published.inner_text()
+    lab_slider = page.get_by_role("slider", name=re.compile(r"^Non-significant published"))
+    lab_slider.focus()
+    for _ in range(4):  # +0.05 each
+        lab_slider.press("ArrowRight")
+    expect(page.get_by_text("Non-significant published: 40%")).to_be_visible(timeout=30_000)
+    expect(published).not_to_have_text(before_pool, timeout=30_000)
+    assert "Traceback" not in page.inner_text("body")
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "literature_lab.png"))
+    page.screenshot(path="/tmp/mssim-literature-lab.png")
+    active = page.locator(".v-window-item--active")
+    active.get_by_role("button", name=re.compile("^Reproduce")).click()
+    expect(active.locator(".mssim-command")).to_contain_text("--p-nonsignificant 0.4")
+    expect(active.locator(".mssim-toml")).to_contain_text("seed = ")

@@ -292,6 +292,21 @@ def test_error_rates_all_nan_is_labelled(power_frame):
     assert not any("no significant results" in t.get_text() for t in fig.axes[1].texts)
 
 
+def test_error_rates_all_zero_type_s_is_not_an_empty_panel(power_frame, tmp_path):
+    frame = power_frame.assign(type_s=0.0, type_s_mcse=0.0)
+    fig = error_rates(frame)
+    ax_s = fig.axes[0]
+    (note,) = [t for t in ax_s.texts if t.get_gid() == "type-s-all-zero"]
+    assert "wrong sign" in note.get_text()
+    low, high = ax_s.get_ylim()
+    assert low < 0.0 < high  # the points sit inside the frame, not on its edge
+    _render(fig, tmp_path, "error_rates_all_zero")
+    # a panel with some wrong signs keeps its plain axis from 0
+    mixed = error_rates(power_frame.assign(type_s=0.02, type_s_mcse=0.01))
+    assert mixed.axes[0].get_ylim()[0] == 0.0
+    assert not [t for t in mixed.axes[0].texts if t.get_gid() == "type-s-all-zero"]
+
+
 # ---------------------------------------------------------------- estimate distribution
 
 
@@ -491,6 +506,36 @@ def test_sample_size_curve_interpolates_and_marks_unreached(sweep_frame, tmp_pat
         assert bottom[1] == pytest.approx(lo if not math.isnan(lo) else max(NS))
         assert top[1] == pytest.approx(hi if not math.isnan(hi) else max(NS))
     _render(fig, tmp_path, "sample_size_curve")
+
+
+def test_sample_size_curve_flags_answers_at_the_smallest_n(sweep_frame, tmp_path):
+    field = "arms.acupuncture.specific_effect"
+    sub = sweep_frame[sweep_frame["dropout.rate"] == 0.0].copy()
+    sub.loc[sub[field] == 1.4, ["power", "power_ci_low", "power_ci_high"]] = [0.95, 0.9, 0.98]
+    fig = sample_size_curve(sub, field, target=0.8)
+    ax = fig.axes[0]
+    (low,) = [line for line in ax.lines if line.get_gid() == "at-smallest-n"]
+    assert list(low.get_xdata()) == [1.4] and list(low.get_ydata()) == [min(NS)]
+    assert low.get_markerfacecolor() == "white"
+    (line,) = [line for line in ax.lines if line.get_label() == "acupuncture - sham"]
+    assert 1.4 not in list(line.get_xdata())  # not drawn as a point estimate
+    legend = ax.get_legend() or fig.legends[0]
+    assert any("smallest n simulated" in t.get_text() for t in legend.get_texts())
+    _render(fig, tmp_path, "sample_size_at_min")
+
+
+def test_sample_size_curve_over_a_categorical_field(sweep_frame, tmp_path):
+    sub = sweep_frame[sweep_frame["dropout.rate"] == 0.0].copy()
+    labels = {0.3: "mcar", 0.8: "mar", 1.4: "mnar"}
+    sub["dropout.mechanism"] = sub["arms.acupuncture.specific_effect"].map(labels)
+    fig = sample_size_curve(
+        sub.drop(columns="arms.acupuncture.specific_effect"), "dropout.mechanism"
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["mcar", "mar", "mnar"]
+    (line,) = [line for line in ax.lines if line.get_label() == "acupuncture - sham"]
+    assert list(line.get_xdata()) == [1.0, 2.0]  # mar and mnar reach the target
+    _render(fig, tmp_path, "sample_size_categorical")
 
 
 def test_sample_size_curve_needs_one_row_per_value_and_n(sweep_frame):

@@ -110,6 +110,7 @@ def test_tables_have_their_columns_and_subsets(field):
     assert len(s) == 40 and set(s.design) == {SHAM_CONTROLLED, OPEN_LABEL}
     assert s.n_per_arm.between(10, 80).all()
     assert set(m.method) == {"dl", "reml", "trim_and_fill"}
+    assert set(m.subset) == {"published", "all", SHAM_CONTROLLED, "published_sham_controlled"}
     assert (m.true_effect == field.true_effect).all()
     np.testing.assert_allclose(s.smd * 1.2, s.estimate)  # FSS reference SD 1.2
     assert (s.significant == (s.p_value < 0.05)).all()
@@ -192,8 +193,12 @@ def test_literature_command_writes_the_folder_and_tells_the_story(tmp_path, monk
 
 
 def test_story_of_the_default_field(field):
+    """Every premise holds in the default field, so every sentence is told."""
     text = story(field)
     assert "Egger's test" in text and "small trials report larger benefits" in text
+    for words in ("Publication bias: the published sham-controlled", "Comparator bias:"):
+        assert words in text
+    assert "missing trials on the side of smaller benefits" in text
 
 
 def test_designs_are_built_from_the_scenario_arms():

@@ -13,12 +13,18 @@ from mssim.outputs.report import read_folder, render
 ANSWER = {
     "target": 0.8,
     "n_per_arm": 131,
+    "n_text": "131",
+    "edge": None,
+    "n_examined": [20, 171],
     "n_low": 122,
     "n_high": 140,
-    "n_examined": 171,
+    "interval_text": "122 to 140",
+    "total_n": 262,
+    "expected_analysed": 236.5,
     "power": 0.801,
     "power_mcse": 0.009,
     "replicates": 1600,
+    "method": "solved by search over n (--solve-n)",
 }
 SCRIPT = "<script>alert(1)</script>"
 
@@ -141,9 +147,18 @@ def test_text_the_report_did_not_write_is_escaped(cli, folder):
 
 
 def test_sample_size_values_are_escaped_even_if_unchecked(folder):
-    """The page escapes answer values itself; validation is not its only guard."""
+    """The page escapes answer text itself; validation is not its only guard.
+
+    Text fields are escaped; numeric fields go through number formats, so a string
+    there cannot reach the page (formatting it raises).
+    """
     found = read_folder(folder)
-    found.sample_size = dict.fromkeys(ANSWER, SCRIPT)
+    text = ("n_text", "interval_text", "method", "edge")
+    found.sample_size = ANSWER | dict.fromkeys(text, SCRIPT)
     page = render(found)
     assert "<script" not in page
-    assert page.count("&lt;script&gt;") >= 5
+    assert page.count("&lt;script&gt;") >= 3
+    for field in ("n_per_arm", "total_n", "replicates", "expected_analysed", "power"):
+        found.sample_size = ANSWER | {field: SCRIPT}
+        with pytest.raises((TypeError, ValueError)):
+            render(found)

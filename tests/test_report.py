@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import typing
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -35,12 +36,14 @@ from mssim.config.sources import (
     provenance_table,
     source_of,
 )
+from mssim.montecarlo.sample_size import ABOVE, AT_OR_BELOW, Headline
 from mssim.outputs.report import Folder, render, write_report
 from mssim.registry import INTERVENTIONS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.toml"))
 SECTIONS = (
+    "committee",
     "scenario",
     "sources",
     "design",
@@ -145,26 +148,31 @@ def test_assumption_rows_are_highlighted(run_folder):
 def test_sample_size_answer_is_reported(run_folder, tmp_path):
     folder = tmp_path / "solved"
     shutil.copytree(run_folder, folder)
-    answer = {
-        "target": 0.8,
-        "n_per_arm": 131,
-        "n_low": 122,
-        "n_high": 140,
-        "power": 0.801,
-        "power_mcse": 0.009,
-        "replicates": 1600,
-    }
-    (folder / "sample_size.json").write_text(json.dumps(answer))
-    text = "".join(parse(write_report(folder)).text)
-    assert "131" in text
-    assert "122 to 140" in text
-    assert "1600 replicate trials" in text
-    # the upper end not reached in the range examined
-    (folder / "sample_size.json").write_text(
-        json.dumps(answer | {"n_high": None, "n_examined": 171})
+    inside = Headline(
+        0.8, 131, None, (100, 171), 122, 140, 262, 235.4, 0.801, 0.009, 1600, "Found by search."
     )
+    (folder / "sample_size.json").write_text(json.dumps(inside.as_dict()))
+    page = parse(write_report(folder))
+    text = "".join(page.text)
+    top = text.index("Sample size for 80% power")
+    assert top < text.index("Contrast acupuncture - sham")  # the first box of the page
+    assert "n per arm 131" in text and "total N to randomize 262" in text
+    assert "expected number analysed 235" in text
+    assert "122 to 140" in text and "1600 replicate trials" in text
+    assert "Found by search." in text
+    # the upper end not reached in the range examined
+    open_end = replace(inside, n_high=None)
+    (folder / "sample_size.json").write_text(json.dumps(open_end.as_dict()))
+    assert "122 to > 171" in "".join(parse(write_report(folder)).text)
+    # an answer at the smallest n examined is a bound, not a point
+    below = replace(inside, n_per_arm=100, edge=AT_OR_BELOW, n_low=100, n_high=100)
+    (folder / "sample_size.json").write_text(json.dumps(below.as_dict()))
     text = "".join(parse(write_report(folder)).text)
-    assert "122 to more than 171" in text
+    assert "n per arm <= 100" in text and "at most that" in text
+    above = replace(inside, n_per_arm=None, edge=ABOVE, n_high=None, total_n=None)
+    (folder / "sample_size.json").write_text(json.dumps(above.as_dict()))
+    text = "".join(parse(write_report(folder)).text)
+    assert "n per arm > 171" in text and "lower bound, not an answer" in text
 
 
 def test_text_from_the_folder_is_escaped(tmp_path):
@@ -227,6 +235,40 @@ def test_report_renders_in_headless_chromium(run_folder, browser):
     assert images and all(images)
     assert heading.startswith("mssim report")
     assert Path("/tmp/mssim_report.png").read_bytes().startswith(PNG)
+    assert_no_empty_figure(page)
+
+
+def assert_no_empty_figure(page) -> None:
+    """Every figure the browser shows draws something: many colours, not a bare frame."""
+    sources = page.evaluate("Array.from(document.images).map(i => i.src)")
+    for src in sources:
+        image = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+        assert len(colours) > 50, "an empty figure"
+
+
+@pytest.mark.browser
+def test_sensitivity_added_to_a_run_renders_in_chromium(run_folder, browser, tmp_path, cli):
+    folder = tmp_path / "run"
+    shutil.copytree(run_folder, folder)
+    fields = ["arms.acupuncture.specific_effect", "symptoms.fatigue.day_sd"]
+    args = [a for f in fields for a in ("--field", f)]
+    status, _, err = cli(
+        "sensitivity", "--set", "power.n_per_arm=[20,40]", "--set", "power.chunk_size=15",
+        *args, "--replicates", 20, "--trajectories", 2, "--run", folder,
+    )  # fmt: skip
+    assert status == 0, err
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto((folder / "report.html").resolve().as_uri())
+    ids = page.evaluate("Array.from(document.querySelectorAll('section')).map(s => s.id)")
+    assert {"committee", "sensitivity", "sources"} <= set(ids)
+    committee = page.inner_text("#committee")
+    assert "Type I error" in committee and "Assumptions that matter most" in committee
+    assert fields[0] in committee
+    # assumptions grouped by topic, the most influential topic first
+    first_topic = page.inner_text("#sources details summary")
+    assert first_topic.startswith("arms.acupuncture") or first_topic.startswith("symptoms.fatigue")
+    assert_no_empty_figure(page)
 
 
 # ---------------------------------------------------------------- sources

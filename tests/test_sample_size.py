@@ -1,15 +1,26 @@
 """Sample size: the n per arm reaching a target power, on a grid and by search."""
 
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mssim.commands.run import run_power
 from mssim.config.load import load_scenario
-from mssim.montecarlo.power import chunk_statistics
-from mssim.montecarlo.sample_size import n_for_power, solve_n
+from mssim.montecarlo import sample_size
+from mssim.montecarlo.power import chunk_statistics, wilson
+from mssim.montecarlo.sample_size import (
+    ABOVE,
+    AT_OR_BELOW,
+    headline_from_curve,
+    headline_from_search,
+    n_for_power,
+    solve_n,
+)
 
 
 def test_n_for_power_exact_interpolation():
@@ -75,6 +86,105 @@ def test_solve_n_then_recover():
     assert curve[answer.n_per_arm] >= 0.8
     assert (curve[curve.index < answer.n_per_arm] < 0.8).all()
     assert answer.replicates >= 0.8 * 0.2 / 0.03**2
+
+
+def _curve(power: list[float], n: list[int] | None = None, reps: int = 400) -> pd.DataFrame:
+    """A power curve as a run's table gives it (Wilson bounds from the run's own rule)."""
+    n = n or [20, 40, 60, 80]
+    bounds = [wilson(round(p * reps), reps) for p in power]
+    return pd.DataFrame(
+        {
+            "n_per_arm": n,
+            "power": power,
+            "power_mcse": [math.sqrt(p * (1 - p) / reps) for p in power],
+            "power_ci_low": [b[0] for b in bounds],
+            "power_ci_high": [b[1] for b in bounds],
+            "mean_n_analysed": [1.8 * v for v in n],  # 10% dropout over both arms
+            "replicates": reps,
+        }
+    )
+
+
+def test_headline_from_curve_interpolates_and_counts_patients():
+    s = load_scenario(None, [])
+    answer = headline_from_curve(s, _curve([0.3, 0.5, 0.7, 0.9]), 0.8)
+    assert answer.n_per_arm == 70 and answer.edge is None  # halfway between 60 and 80
+    assert answer.total_n == 140  # two arms, 1:1
+    assert answer.expected_analysed == pytest.approx(126.0)
+    assert answer.power == pytest.approx(0.8)
+    assert answer.n_low <= 70 <= answer.n_high
+    assert "linear interpolation" in answer.method
+
+
+def test_edge_answers_are_flagged_not_points():
+    s = load_scenario(None, [])
+    below = headline_from_curve(s, _curve([0.85, 0.9, 0.95, 0.97]), 0.8)
+    assert below.edge == AT_OR_BELOW and below.n_per_arm == 20
+    assert below.n_text() == "<= 20"
+    assert "already reached at the smallest n" in below.sentence()
+    above = headline_from_curve(s, _curve([0.1, 0.2, 0.3, 0.4]), 0.8)
+    assert above.edge == ABOVE and above.n_per_arm is None and above.total_n is None
+    assert above.n_text() == "> 80" and above.interval_text().endswith("> 80")
+    assert above.power == pytest.approx(0.4)  # at the largest n examined
+    inside = headline_from_curve(s, _curve([0.3, 0.5, 0.7, 0.9]), 0.8)
+    assert inside.n_text() == "70"
+
+
+def test_headline_equals_the_search_answer(tmp_path):
+    overrides = [
+        "arms.acupuncture.specific_effect=0.6",
+        "power.n_per_arm=[10, 20, 40]",
+        "power.mcse_target=0.03",
+    ]
+    s = load_scenario(None, overrides)
+    search = solve_n(s, target=0.8, replicates=100, progress=False)
+    headline = headline_from_search(s, search)
+    assert headline.n_per_arm == search.n_per_arm
+    assert (headline.n_low, headline.n_high) == (search.n_low, search.n_high)
+    assert headline.power == search.power and headline.replicates == search.replicates
+    assert headline.total_n == 2 * search.n_per_arm
+    assert "Found by search" in headline.method
+    # the run writes the same answer, once, in sample_size.json
+    run_power(s, out=tmp_path, replicates=100, solve=True, target=0.8, progress=False)
+    written = json.loads((tmp_path / "sample_size.json").read_text())
+    assert written == json.loads(json.dumps(headline.as_dict()))
+
+
+def test_search_extends_below_a_fine_pass_that_starts_above_the_answer(monkeypatch):
+    # A coarse pass that underestimates power (as a few hundred replicates can) misses
+    # 80% at n = 60, so the fine pass starts at 60; with more replicates it reaches 80%
+    # there already. The search must look below 60 rather than report 60, the edge of
+    # its range, as the answer. Power is a known curve here: 80% at n = 50.
+    def curve(n: np.ndarray) -> np.ndarray:
+        return 1 - 0.2 * np.exp(-(n - 50) / 30)
+
+    def fake_estimate(scenario, n_per_arm, replicates, **run):
+        n = np.asarray(n_per_arm, dtype=float)
+        power = np.clip(curve(n) - (0.1 if replicates < 1000 else 0.0), 0, 1)
+        bounds = [wilson(round(p * replicates), replicates) for p in power]
+        return pd.DataFrame(
+            {
+                "analysis": "ancova",
+                "endpoint": "fatigue",
+                "contrast": "acupuncture - sham",
+                "n_per_arm": n_per_arm,
+                "power": power,
+                "power_mcse": np.sqrt(power * (1 - power) / replicates),
+                "power_ci_low": [b[0] for b in bounds],
+                "power_ci_high": [b[1] for b in bounds],
+                "mean_n_analysed": 1.8 * n,
+                "replicates": replicates,
+            }
+        )
+
+    monkeypatch.setattr(sample_size, "estimate", fake_estimate)
+    s = load_scenario(None, ["power.n_per_arm=[20, 40, 60, 80]", "power.mcse_target=0.01"])
+    answer = solve_n(s, target=0.8, replicates=200)
+    first = int(answer.curve.n_per_arm.min())
+    assert first < 50 < 60
+    assert answer.n_per_arm == 50  # the smallest n with curve(n) >= 0.8
+    assert answer.n_low > first
+    assert headline_from_search(s, answer).edge is None
 
 
 def test_solve_n_solves_on_the_primary_as_tested_under_the_strategy():

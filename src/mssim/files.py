@@ -61,14 +61,26 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     """
     path = Path(path)
     atomic_write_bytes(path, frame.to_csv(index=False).encode())
+    write_parquet(frame, path.with_suffix(".parquet"))
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table atomically as Parquet (pyarrow) at ``path``, without its index."""
+    path = Path(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.parquet")
-    _replace_from_temporary(
-        path.with_suffix(".parquet"), tmp, lambda t: frame.to_parquet(t, index=False)
-    )
+    _replace_from_temporary(path, tmp, lambda t: frame.to_parquet(t, index=False))
 
 
 def write_figure(figure: Any, path: Path) -> None:
-    """Save a matplotlib figure as PNG at ``path``, atomically (100 dpi, tight box)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    """Save a matplotlib figure as PNG at ``path`` and as SVG beside it, atomically.
+
+    Args:
+        figure: The matplotlib figure.
+        path: The PNG path (100 dpi, tight box); the SVG takes the same name
+            with ``.svg`` (vector, for print and editing).
+    """
+    path = Path(path)
+    for target, kind in ((path, "png"), (path.with_suffix(".svg"), "svg")):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=kind, dpi=100, bbox_inches="tight")
+        atomic_write_bytes(target, buffer.getvalue())

@@ -111,6 +111,16 @@ def _size_arguments(parser: argparse.ArgumentParser, jobs: bool = True) -> None:
         )
 
 
+def _parallel_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
+    parser.add_argument(
+        "--backend",
+        choices=["threads", "processes", "dask"],
+        default="processes",
+        help="local processes (default; fastest measured), threads, or a Dask cluster",
+    )
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -213,7 +223,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Operating characteristics over a grid of scenario fields."""
-    scenario = with_options(_load(args), replicates=args.replicates)
+    scenario = with_options(_load(args), seed=args.seed, replicates=args.replicates)
     # cells counted from the text (parse_grid, which checks it, loads the engine)
     counts = [len(text.partition("=")[2].split(",")) for text in args.grid]
     cells = args.lhs if args.lhs is not None else math.prod(counts)
@@ -233,6 +243,29 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         max_memory=args.max_memory,
         force_jobs=args.force_jobs,
         max_hours=args.max_hours,
+        seed=args.seed,
+    )
+    print(f"\nresults in {out}/")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Morris screening: which assumptions drive power."""
+    from mssim.commands.sensitivity import sensitivity_command
+
+    out = sensitivity_command(
+        args.file,
+        args.overrides,
+        args.field,
+        args.n,
+        args.replicates,
+        args.trajectories,
+        args.seed,
+        args.jobs,
+        args.backend,
+        args.out,
+        force_jobs=args.force_jobs,
+        run=args.run,
     )
     print(f"\nresults in {out}/")
     return 0
@@ -404,13 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--replicates", type=_positive, default=None, help="trials per design point and cell"
     )
-    p.add_argument("--jobs", type=_positive, default=1, help="parallel workers")
-    p.add_argument(
-        "--backend",
-        choices=["threads", "processes", "dask"],
-        default="processes",
-        help="local processes (default; fastest measured), threads, or a Dask cluster",
-    )
+    p.add_argument("--seed", type=_non_negative, default=None, help="root seed of every cell")
+    _parallel_arguments(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -419,6 +447,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _size_arguments(p)
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "sensitivity", help="rank the assumptions by their effect on power (Morris, SALib)"
+    )
+    _scenario_arguments(p)
+    p.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="a field to screen (repeatable; default: every assumption used and the effects)",
+    )
+    p.add_argument(
+        "--n", type=_positive, default=None, help="n per arm for power (default trial.n_per_arm)"
+    )
+    p.add_argument("--replicates", type=_positive, default=200, help="trials per point")
+    p.add_argument("--trajectories", type=_positive, default=10, help="Morris trajectories")
+    p.add_argument("--seed", type=_non_negative, default=None, help="root seed of every point")
+    _parallel_arguments(p)
+    p.add_argument(
+        "--out", type=Path, default=None, help="folder (default results/<name>/sensitivity-<time>)"
+    )
+    p.add_argument(
+        "--run", type=Path, default=None, help="add the screening to this run's folder instead"
+    )
+    p.add_argument("--force-jobs", action="store_true", help="allow more --jobs than cores")
+    p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser("report", help="write report.html for a results folder")
     p.add_argument("folder", type=Path, help="a folder written by mssim run or mssim sweep")

@@ -1,9 +1,18 @@
 """``mssim run``: a Monte Carlo run written to a results folder.
 
 The folder holds ``power.csv`` (operating characteristics with MCSE),
-``power.png``, ``manifest.json``, ``report.html`` and, with ``--solve-n``,
-``sample_size.json`` and ``sample_size.csv``. Chunks are checkpointed under ``chunks/`` so the same
-command resumes an interrupted run.
+``power.png``, ``estimates.parquet`` (every replicate trial's result),
+``sample_size.json`` (the one sample-size answer, :class:`~mssim.montecarlo.sample_size.Headline`),
+``matched_null.json`` and ``matched_null.csv`` (type I error under the scenario's
+own null, same random numbers), ``crosscheck.json`` (the closed-form ANCOVA
+n for the simulated effect, parallel designs), ``manifest.json``, ``report.html`` and, with
+``--solve-n``, ``sample_size.csv`` (the search's power curve); a group-sequential
+design adds ``boundaries.csv``, ``sequential_boundaries.png`` and
+``sequential_stopping.png``. Chunks are checkpointed under ``chunks/`` so the same
+command resumes an interrupted run. A scenario with ``[priors]`` gets power at the
+priors' centre in ``power.csv`` and assurance beside it: ``assurance.csv``,
+``assurance_curve.csv`` (power by true effect), ``prior_draws.csv`` and
+``assurance.png`` (:mod:`mssim.montecarlo.assurance`).
 """
 
 from __future__ import annotations
@@ -25,11 +34,22 @@ from mssim.config import sizes
 from mssim.config.load import with_options
 from mssim.config.scenario import Scenario
 from mssim.files import atomic_write_bytes, write_figure, write_table
+from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
+from mssim.montecarlo.assurance import centre_scenario, check_priors, next_to_power, run_assurance
+from mssim.montecarlo.crosscheck import crosscheck
+from mssim.montecarlo.matched_null import matched_null
 from mssim.montecarlo.parallel import check_scheduler, run_key
 from mssim.montecarlo.power import estimate
-from mssim.montecarlo.sample_size import SampleSize, solve_n
+from mssim.montecarlo.sample_size import (
+    headline_from_curve,
+    headline_from_search,
+    primary_curve,
+    solve_n,
+)
+from mssim.outputs.figures.assurance import assurance_figure
 from mssim.outputs.figures.power import power_curve
+from mssim.outputs.figures.sequential import boundary_paths, stopping
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
 
@@ -121,6 +141,10 @@ def run_power(
     scenario = with_options(
         scenario, seed=seed, target=target, replicates=replicates, chunk_size=chunk_size
     )
+    priors = scenario
+    if scenario.priors:
+        check_priors(scenario)
+        scenario = centre_scenario(scenario)
     methods = analyses or [scenario.trial.analysis]
     check_analyses(scenario, methods)
     n_jobs = sizes.check_jobs(n_jobs, force_jobs)
@@ -131,7 +155,7 @@ def run_power(
         reps,
         scenario.power.n_per_arm,
         len(methods),
-        1,
+        3 if priors.priors else 2,  # the run, its matched null and the assurance run
         chunk_size,
         workers,
         max_memory,
@@ -159,6 +183,7 @@ def run_power(
             "replicates": reps,
             "analyses": methods,
             "solve": solve,
+            "priors": priors.model_dump(mode="json")["priors"],
         }
     )
     if backend == "dask" and scheduler:
@@ -168,37 +193,63 @@ def run_power(
     prov = Provenance(scenario)
     run = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress}
     amounts = {"replicates": replicates, "chunk_size": chunk_size}
-    frame = estimate(scenario, analyses=methods, out=out, **amounts, **run)
+    stats: dict = {}
+    frame = estimate(
+        scenario,
+        analyses=methods,
+        out=out,
+        estimates=out / "estimates.parquet",
+        keep=stats,
+        **amounts,
+        **run,
+    )
     figure = power_curve(frame, target=scenario.power.target)
-    answer = solve_n(scenario, **amounts, **run) if solve else None
+    if solve:
+        search = solve_n(scenario, **amounts, **run)
+        write_table(search.curve, out / "sample_size.csv")
+        headline = headline_from_search(scenario, search)
+    else:
+        headline = headline_from_curve(scenario, primary_curve(frame), scenario.power.target)
+    null_sizes = set(scenario.power.n_per_arm) | {headline.n_per_arm or headline.n_examined[1]}
+    null = matched_null(
+        scenario, sorted(null_sizes), int(frame.replicates.iloc[0]), methods[0], **run
+    )
     print_table(frame)
     write_table(frame, out / "power.csv")
     write_figure(figure, out / "power.png")
+    if priors.priors:
+        result = run_assurance(priors, analyses=methods, out=out / "assurance", **amounts, **run)
+        table = next_to_power(result.table, frame)
+        print_assurance(table)
+        write_table(table, out / "assurance.csv")
+        write_table(result.curve, out / "assurance_curve.csv")
+        write_table(result.draws, out / "prior_draws.csv")
+        write_figure(assurance_figure(table, result.curve), out / "assurance.png")
+    if sequential.applies(scenario):
+        table = sequential.boundaries_table(scenario, scenario.power.n_per_arm)
+        write_table(table, out / "boundaries.csv")
+        paths = sequential.paths(stats, sorted(set(scenario.power.n_per_arm)), methods)
+        write_figure(boundary_paths(paths, table), out / "sequential_boundaries.png")
+        first = frame[frame.analysis == methods[0]]
+        write_figure(stopping(first), out / "sequential_stopping.png")
+    write_table(null.curve, out / "matched_null.csv")
     prov.extra["replicates"] = int(frame.replicates.iloc[0])
-    if answer is not None:
-        write_table(answer.curve, out / "sample_size.csv")
-        atomic_write_bytes(
-            out / "sample_size.json", json.dumps(sample_size_dict(answer), indent=2).encode()
-        )
-        print_sample_size(answer)
-        prov.extra["sample_size"] = sample_size_dict(answer)
+    written = {"sample_size": headline.as_dict(), "matched_null": null.as_dict()}
+    check = None
+    if scenario.trial.design == "parallel":  # the closed form is for two parallel groups
+        at = headline.n_per_arm or headline.n_examined[1]
+        check = crosscheck(scenario, at, headline.n_per_arm, min(200, prov.extra["replicates"]))
+        written["crosscheck"] = check.as_dict()
+    for name, data in written.items():
+        atomic_write_bytes(out / f"{name}.json", json.dumps(data, indent=2).encode())
+        prov.extra[name] = data
+    print(f"\n{headline.sentence()}")
+    print(null.sentence(headline.n_per_arm or headline.n_examined[1], scenario.trial.alpha))
+    if check is not None:
+        print(check.sentence())
     prov.write(out)
     write_report(out)
     return out
-
-
-def sample_size_dict(answer: SampleSize) -> dict[str, object]:
-    """The sample-size answer as plain data (``n_high`` None: above ``n_examined``)."""
-    return {
-        "target": answer.target,
-        "n_per_arm": answer.n_per_arm,
-        "n_low": answer.n_low,
-        "n_high": answer.n_high,
-        "n_examined": int(answer.curve.n_per_arm.max()),
-        "power": answer.power,
-        "power_mcse": answer.power_mcse,
-        "replicates": answer.replicates,
-    }
 
 
 def print_table(frame: pd.DataFrame) -> None:
@@ -214,15 +265,25 @@ def print_table(frame: pd.DataFrame) -> None:
     )
 
 
-def print_sample_size(answer: SampleSize) -> None:
-    """Print the sample-size answer with its Monte Carlo interval."""
-    if answer.n_per_arm is None:
-        print(f"\nNo n per arm up to the search limit reaches power {answer.target:.2f}.")
-        return
-    top = int(answer.curve.n_per_arm.max())
-    high = answer.n_high if answer.n_high is not None else f"more than {top}"
-    print(
-        f"\nSmallest n per arm with power >= {answer.target:.2f}: {answer.n_per_arm} "
-        f"(power {answer.power:.3f} ± {answer.power_mcse:.3f} MCSE, {answer.replicates} "
-        f"replicates); Monte Carlo interval {answer.n_low} to {high}."
-    )
+def print_assurance(table: pd.DataFrame) -> None:
+    """Print assurance with its MCSE next to power at the priors' centre."""
+    shown = {
+        "analysis": "analysis",
+        "contrast": "contrast",
+        "n_per_arm": "n/arm",
+        "assurance": "assurance",
+        "assurance_mcse": "±mcse",
+        "power_at_centre": "power at centre",
+        "power_at_centre_mcse": "±mcse ",
+        "true_effect_mean": "true (prior mean)",
+        "estimate_q2.5": "est 2.5%",
+        "estimate_q50": "est 50%",
+        "estimate_q97.5": "est 97.5%",
+    }
+    print("\nAssurance: probability of success over the priors (prior predictive estimate)")
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(
+            table[list(shown)]
+            .rename(columns=shown)
+            .to_string(index=False, float_format="{:.3f}".format)
+        )

@@ -21,6 +21,7 @@ from mssim.montecarlo.analyses import analyses_for
 from mssim.montecarlo.parallel import run_key
 from mssim.outputs.figures.trajectories import patient_trajectories
 from mssim.outputs.provenance import Provenance
+from mssim.trial.analyses.n_of_1_patients import series_patients
 from mssim.trial.randomization import Trials, randomized, total_patients
 from mssim.trial.tables import TrialTables, analysis_table, tables
 
@@ -50,7 +51,12 @@ def simulate_one_trial(
 
 
 TABLES = ("patients", "visits", "daily", "sessions", "relapses", "arms", "analysis")
-FILES = (*(f"{name}.csv" for name in TABLES), "trajectories.png", "manifest.json")
+FILES = (
+    *(f"{name}.csv" for name in TABLES),
+    "trajectories.png",
+    "trajectories.svg",
+    "manifest.json",
+)
 
 
 def write_one_trial(
@@ -114,6 +120,7 @@ def write_one_trial(
     prov = Provenance(scenario)
     trials, t = simulate_one_trial(scenario, n_per_arm, engine)
     result = analysis_table(trials, chosen)
+    series = series_patients(trials)  # N-of-1 designs: per-patient effects
     figure = patient_trajectories(t.daily, t.sessions, t.relapses)
     frames = dict(
         zip(
@@ -122,6 +129,10 @@ def write_one_trial(
             strict=True,
         )
     )
+    written = list(FILES)
+    if series is not None:
+        frames["n_of_1_patients"] = series
+        written.append("n_of_1_patients.csv")
     prov.extra.update({"engine": engine, "n_per_arm": n, "replicate": 0})
     with staging_folder(out) as work:
         write_marker(work, "simulate", key)
@@ -129,10 +140,17 @@ def write_one_trial(
             atomic_write_bytes(work / f"{name}.csv", frame.to_csv(index=False).encode())
         write_figure(figure, work / "trajectories.png")
         prov.write(work)
-        write_marker(work, "simulate", key, list(FILES))
+        write_marker(work, "simulate", key, written)
         check_folder(out, "simulate", key, refreshable=True)
         _move_into(work, out)
     _print_summary(t.arms, result)
+    if series is not None:
+        print(
+            f"N-of-1 series: {series.true_responder.mean():.0%} of analysed patients respond; "
+            f"responder status right for {series.shrunken_correct.mean():.0%} by the shrunken "
+            f"and {series.paired_correct.mean():.0%} by the paired estimates "
+            "(n_of_1_patients.csv)"
+        )
     return out
 
 

@@ -16,7 +16,14 @@ from mssim.config.scenario import Scenario
 from mssim.files import write_figure, write_table
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.parallel import run_key
-from mssim.montecarlo.sweep import cell_scenario, check_grid, parse_grid, run_sweep, sweep_points
+from mssim.montecarlo.sweep import (
+    Value,
+    cell_scenario,
+    check_grid,
+    parse_grid,
+    run_sweep,
+    sweep_points,
+)
 from mssim.outputs.figures.sweep import sweep_figures
 from mssim.outputs.provenance import Provenance
 from mssim.outputs.report import write_report
@@ -26,7 +33,7 @@ def write_sweep(
     out: Path,
     table: pd.DataFrame,
     scenario: Scenario,
-    grid: dict[str, list[float]],
+    grid: dict[str, list[Value]],
     lhs: int | None,
     prov: Provenance,
 ) -> None:
@@ -52,15 +59,24 @@ def write_sweep(
 def print_summary(table: pd.DataFrame, fields: list[str]) -> None:
     """Print the primary endpoint's power in every cell as a readable table."""
     first = table.iloc[0]
-    rows = table[(table.endpoint == first.endpoint) & (table.analysis == first.analysis)]
-    shown = ["contrast", "n_per_arm", "power", "power_mcse", "true_effect", "exaggeration"]
+    rows = table[table.endpoint == first.endpoint]  # one analysis per cell (it may be swept)
+    shown = [
+        "analysis",
+        "contrast",
+        "n_per_arm",
+        "power",
+        "power_mcse",
+        "true_effect",
+        "exaggeration",
+    ]
     view = rows[[*fields, *shown]].rename(columns={k: SHOWN[k] for k in shown})
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(view.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print(
         f"\n{table.cell.nunique()} cells x {table.n_per_arm.nunique()} sizes, "
         f"{int(first.replicates)} replicate trials each, common random numbers; "
-        f"{first.analysis} on {first.endpoint}; power MCSE at most {table.power_mcse.max():.3f}."
+        f"{', '.join(table.analysis.unique())} on {first.endpoint}; "
+        f"power MCSE at most {table.power_mcse.max():.3f}."
     )
 
 
@@ -76,6 +92,7 @@ def sweep_command(
     max_memory: int | None = None,
     force_jobs: bool = False,
     max_hours: float | None = None,
+    seed: int | None = None,
 ) -> Path:
     """``mssim sweep``: run a sweep into a folder and print a summary.
 
@@ -91,11 +108,12 @@ def sweep_command(
         max_memory: Memory the sweep may use (bytes); default: what is available.
         force_jobs: Allow more workers than cores.
         max_hours: Longest sweep accepted (default 24 hours).
+        seed: Root seed of every cell (default the scenario's).
 
     Returns:
         The sweep folder.
     """
-    scenario = with_options(load_scenario(file, overrides), replicates=replicates)
+    scenario = with_options(load_scenario(file, overrides), seed=seed, replicates=replicates)
     grid = check_grid(parse_grid(grid_args))
     n_jobs = sizes.check_jobs(n_jobs, force_jobs)
     cells = lhs if lhs is not None else math.prod(len(values) for values in grid.values())
@@ -110,7 +128,8 @@ def sweep_command(
     )
     points = sweep_points(scenario, grid, lhs)
     for i, point in enumerate(points):  # every cell valid before anything is written
-        check_analyses(cell_scenario(scenario, point, i), [scenario.trial.analysis])
+        cell = cell_scenario(scenario, point, i)
+        check_analyses(cell, [cell.trial.analysis])
     key = run_key(
         {
             "kind": "sweep",

@@ -43,6 +43,9 @@ def inert_reason(scenario: Scenario, field: str) -> str | None:
     crossover_only = field in ("trial.washout_weeks", "trial.period_effect")
     if crossover_only and scenario.trial.design == "parallel":
         return f"{field} is used by a crossover design only"
+    sequential_only = field.startswith(("trial.sequential.", "trial.accrual."))
+    if sequential_only and scenario.trial.design != "group_sequential":
+        return f"{field} is used by the group_sequential design only"
     if field == "trial.block_size" and scenario.trial.randomization == "simple":
         return "trial.block_size is not used by simple randomization"
     if head == "arms" and len(rest) >= 2 and rest[1] == "targets" and scenario.mechanism.enabled:

@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from mssim.config.arms import Arm, default_arms
 from mssim.config.population import Population, RelapseProcess, Screening
+from mssim.config.priors import Prior
 from mssim.config.strict import Strict
 from mssim.config.symptoms import SYMPTOM_DEFAULTS, SYMPTOMS, Coupling, Mechanism, Symptoms
 from mssim.config.trial import Blinding, Dropout, PowerSettings, Trial
@@ -41,6 +42,10 @@ class Scenario(Strict):
     blinding: Blinding = Blinding()
     trial: Trial = Trial()
     power: PowerSettings = PowerSettings()
+    priors: dict[str, Prior] = Field(
+        default_factory=dict,
+        description="Dotted numeric field -> prior, for assurance (mssim.config.priors).",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -186,7 +186,10 @@ def monte_carlo(
             ``max_hours``, with the estimate and what to change.
     """
     budget = available_memory() if budget is None else budget
-    patients = max(n_per_arm) * _per_unit(scenario)
+    most = max(n_per_arm)
+    if scenario.trial.design == "group_sequential":  # re-estimation may enrol more
+        most = scenario.trial.sequential.most_per_arm(most)
+    patients = most * _per_unit(scenario)
     contrasts = len(scenario.contrasts())
     kept = RESULT_FIELDS * analyses * len(n_per_arm) * len(scenario.endpoints()) * contrasts
     results = 2 * 8 * kept * replicates * cells  # the chunks' parts and their concatenation

@@ -251,7 +251,10 @@ SOURCES: dict[str, Source] = {
     "trial.*": _design(),
     "trial.allocation.*": _design(),
     "trial.period_effect": _a("no period effect"),
+    "trial.accrual.*": _a("recruitment pace of a few MS outpatient centres; " + _NO_SOURCE),
+    "trial.sequential.*": _design(),
     "power.*": _design("Monte Carlo setting"),
+    "priors": _design("assurance: the planner's uncertainty about a field"),
 }
 
 
@@ -275,6 +278,8 @@ def source_of(path: str, scenario: Scenario) -> Source | None:
         scenario: The scenario (its arms say which intervention an arm is).
     """
     parts = path.split(".")
+    if parts[0] == "priors":  # a prior's field is a dotted path itself
+        return SOURCES["priors"]
     if parts[:2] == ["population", "screening"] and parts[2:] == ["min_score"]:
         symptom = scenario.population.screening.symptom
         return getattr(scenario.symptoms, symptom).scale.sources["screening_cutoff"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import math
+from itertools import pairwise
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -83,10 +85,112 @@ class MultiplicityGraph(Strict):
         return self
 
 
+SpendingFamily = Literal["obrien_fleming", "pocock", "hsd", "kim_demets"]
+FutilityRule = Literal["none", "z", "conditional_power", "beta_spending"]
+SPENDING_FAMILIES: tuple[str, ...] = get_args(SpendingFamily)
+FUTILITY_RULES: tuple[str, ...] = get_args(FutilityRule)
+
+
+class Accrual(Strict):
+    """Recruitment in calendar time: when each patient is randomized."""
+
+    rate_per_week: float = Field(
+        4.0, gt=0.0, le=1000.0, description="Patients randomized per week at full pace (A)."
+    )
+    ramp_up_weeks: float = Field(
+        0.0,
+        ge=0.0,
+        le=104.0,
+        description="Weeks over which the rate rises linearly from 0 to full pace (A).",
+    )
+
+
+class SampleSizeReestimation(Strict):
+    """Blinded sample-size re-estimation from the pooled SD at an interim look."""
+
+    look: int = Field(1, ge=1, le=19, description="Interim look whose data re-estimate n.")
+    planned_sd: float = Field(
+        gt=0.0, le=100.0, description="SD of the endpoint the maximum n was planned with (points)."
+    )
+    max_factor: float = Field(
+        1.5, ge=1.0, le=4.0, description="Largest re-estimated n, as a multiple of the planned n."
+    )
+
+
+class Sequential(Strict):
+    """Interim looks of a group-sequential design, its spending and futility rules."""
+
+    looks: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
+        default_factory=lambda: [1 / 3, 2 / 3],
+        description="Interim looks: share of the maximum n with the primary visit reached.",
+    )
+    look_weeks: list[Weeks] = Field(
+        default_factory=list,
+        description="Interim looks at these calendar weeks from the first randomization "
+        "instead of at trial.sequential.looks.",
+    )
+    efficacy: SpendingFamily = Field("obrien_fleming", description="Alpha-spending family.")
+    efficacy_parameter: float = Field(
+        0.0, ge=-40.0, le=40.0, description="gamma of hsd, rho (> 0) of kim_demets."
+    )
+    futility: FutilityRule = Field(
+        "none",
+        description="Futility stop: none, z (Z <= futility_value), conditional_power "
+        "(under the current trend below futility_value) or beta_spending.",
+    )
+    futility_value: float = Field(
+        0.0, ge=-10.0, le=10.0, description="The z, or the conditional power (0-1)."
+    )
+    binding: bool = Field(
+        False, description="Efficacy boundaries count on futility stops being obeyed."
+    )
+    beta: float = Field(0.2, gt=0.0, lt=0.5, description="Type II error spent by beta_spending.")
+    beta_spending: SpendingFamily = Field("hsd", description="Beta-spending family.")
+    beta_parameter: float = Field(-2.0, ge=-40.0, le=40.0, description="Its gamma or rho.")
+    reestimation: SampleSizeReestimation | None = Field(
+        None, description="Blinded sample-size re-estimation (off when absent)."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Sequential:
+        if self.look_weeks and "looks" in self.model_fields_set:
+            raise ValueError("give interim looks as looks or as look_weeks, not both")
+        for name, values in (("looks", self.looks), ("look_weeks", self.look_weeks)):
+            if any(b <= a for a, b in pairwise(values)):
+                raise ValueError(f"{name} must increase; given {values}")
+        for which, family, value in (
+            ("efficacy", self.efficacy, self.efficacy_parameter),
+            ("beta_spending", self.beta_spending, self.beta_parameter),
+        ):
+            if family == "kim_demets" and value <= 0:
+                raise ValueError(f"{which} kim_demets needs a parameter rho > 0; given {value}")
+        if self.futility == "conditional_power" and not 0 < self.futility_value < 1:
+            raise ValueError(
+                f"futility_value is a conditional power in (0, 1); given {self.futility_value}"
+            )
+        if self.reestimation is not None and self.reestimation.look > self.interim_looks():
+            raise ValueError(
+                f"reestimation.look {self.reestimation.look} is after the last interim look "
+                f"{self.interim_looks()}"
+            )
+        return self
+
+    def interim_looks(self) -> int:
+        """Number of interim looks (the final analysis is one more)."""
+        return len(self.look_weeks) or len(self.looks)
+
+    def most_per_arm(self, n_per_arm: int) -> int:
+        """Largest n per arm a trial planned with ``n_per_arm`` may reach (re-estimation)."""
+        ssr = self.reestimation
+        return n_per_arm if ssr is None else math.floor(n_per_arm * ssr.max_factor)
+
+
 class Trial(Strict):
     """The trial design, endpoints and analysis."""
 
-    design: str = Field("parallel", description="A registered design (parallel, crossover).")
+    design: str = Field(
+        "parallel", description="A registered design (parallel, crossover, group_sequential)."
+    )
     n_per_arm: int = Field(
         50,
         ge=2,
@@ -158,6 +262,10 @@ class Trial(Strict):
     )
     contrasts: list[str] = Field(
         default_factory=list, description='"arm - comparator"; default: each arm vs the last.'
+    )
+    accrual: Accrual = Field(default_factory=Accrual)
+    sequential: Sequential = Field(
+        default_factory=Sequential, description="Looks of the group_sequential design."
     )
 
     @field_validator("design")

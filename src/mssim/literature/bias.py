@@ -31,6 +31,9 @@ __all__ = ["EggerResult", "TrimFillResult", "egger_test", "trim_and_fill"]
 
 Side = Literal["left", "right"]
 
+#: Level at which Egger's test is read as showing funnel asymmetry: Egger et al.
+#: (1997) use P < 0.1, the test having low power with few studies.
+EGGER_ALPHA = 0.10
 _ESTIMATORS = ("L0", "R0")
 _TRIMFILL_MAXITER = 100  # same cap as metafor::trimfill
 _TIE_RTOL = 1e-9  # residuals closer than this × max|residual| count as tied

@@ -56,7 +56,11 @@ from mssim.trial.randomization import contrast_regimens, randomize, total_patien
 
 SHAM_CONTROLLED, OPEN_LABEL = "sham_controlled", "open_label"
 COMPARATOR = {SHAM_CONTROLLED: "sham", OPEN_LABEL: "usual_care"}
-SUBSETS = ("published", "all", SHAM_CONTROLLED)
+PUBLISHED_SHAM = "published_sham_controlled"
+#: Pooled subsets. The published sham-controlled trials separate publication bias
+#: (published vs all sham-controlled) from comparator bias (published vs published
+#: sham-controlled): both sham-controlled subsets estimate the specific effect.
+SUBSETS = ("published", "all", SHAM_CONTROLLED, PUBLISHED_SHAM)
 POOLING = ("dl", "reml")
 META_COLUMNS = (
     *("method", "subset", "estimate", "se", "ci_low", "ci_high", "p_value", "tau2", "i2", "q"),
@@ -119,7 +123,8 @@ class Field:
         """The pooled result of a subset as a :class:`mssim.literature.meta.Pooled`.
 
         Args:
-            subset: ``published``, ``all`` or ``sham_controlled``.
+            subset: ``published``, ``all``, ``sham_controlled`` or
+                ``published_sham_controlled``.
             method: ``dl``, ``reml`` or ``trim_and_fill`` (published only).
         """
         row = self.meta[(self.meta.subset == subset) & (self.meta.method == method)].iloc[0]
@@ -395,22 +400,50 @@ def simulate_field(
     studies["design_effect"] = np.where(is_open, truths[OPEN_LABEL], truths[SHAM_CONTROLLED])
     studies["true_effect"] = truths[SHAM_CONTROLLED]
 
-    truth = truths[SHAM_CONTROLLED]
+    instrument = getattr(scenario.symptoms, primary).instrument.upper()
+    return field_from_studies(
+        studies, truths[SHAM_CONTROLLED], truths[OPEN_LABEL], primary, f"{instrument} points"
+    )
+
+
+def field_from_studies(
+    studies: pd.DataFrame,
+    true_effect: float,
+    open_label_effect: float,
+    endpoint: str,
+    units: str,
+) -> Field:
+    """Meta-analyse a table of studies into a :class:`Field`.
+
+    Args:
+        studies: One row per study with at least ``design``, ``n_per_arm``,
+            ``estimate``, ``se`` (primary-endpoint points), ``significant``,
+            ``published``, ``publication_order`` and ``switched``.
+        true_effect: The specific effect of needling (acupuncture - sham).
+        open_label_effect: The true acupuncture - usual care effect.
+        endpoint: The primary endpoint.
+        units: Its units, e.g. ``FSS points``.
+
+    Returns:
+        The field, with its meta-analyses (:data:`SUBSETS` by DL and REML,
+        Egger's test, trim-and-fill) and the cumulative meta-analysis of the
+        published studies in publication order.
+    """
+    finite = np.isfinite(studies.estimate) & np.isfinite(studies.se)
     published = studies[studies.published].sort_values("publication_order")
     cumulative = (
         meta.cumulative(published.estimate, published.se**2)
         if len(published)
         else pd.DataFrame(columns=[f.name for f in dataclasses.fields(meta.Pooled)])
     )
-    instrument = getattr(scenario.symptoms, primary).instrument.upper()
     return Field(
         studies=studies,
-        meta=_meta_table(studies[finite], truth),
+        meta=_meta_table(studies[finite], true_effect),
         cumulative=cumulative,
-        true_effect=truth,
-        open_label_effect=truths[OPEN_LABEL],
-        endpoint=primary,
-        units=f"{instrument} points",
+        true_effect=true_effect,
+        open_label_effect=open_label_effect,
+        endpoint=endpoint,
+        units=units,
     )
 
 
@@ -418,12 +451,13 @@ def _meta_table(studies: pd.DataFrame, truth: float) -> pd.DataFrame:
     """Pooled estimates of each subset by DL and REML, Egger's test, trim-and-fill."""
     rows = []
     for subset in SUBSETS:
-        if subset == "published":
-            s = studies[studies.published]
-        elif subset == SHAM_CONTROLLED:
-            s = studies[studies.design == SHAM_CONTROLLED]
-        else:
-            s = studies
+        chosen = {
+            "published": studies.published,
+            "all": np.ones(len(studies), dtype=bool),
+            SHAM_CONTROLLED: studies.design == SHAM_CONTROLLED,
+            PUBLISHED_SHAM: studies.published & (studies.design == SHAM_CONTROLLED),
+        }[subset]
+        s = studies[np.asarray(chosen)]
         y, v = s.estimate.to_numpy(), s.se.to_numpy() ** 2
         egger = _egger(y, np.sqrt(v))
         for method in POOLING:

@@ -48,6 +48,8 @@ PURPOSES = (
     "diary",  # daily diary error (only when daily data are kept)
     "allocation",  # randomization list (patient = list position)
     "literature",  # a simulated literature's study sizes, designs and publication
+    "accrual",  # gap before each randomization in calendar time (patient = list position)
+    "assurance",  # a replicate's draws from the scenario's priors (patient = prior index)
 )
 
 _U = np.uint64

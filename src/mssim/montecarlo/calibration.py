@@ -164,6 +164,8 @@ def _unfit(kind: TrialKind, entry: Any, scenario: Scenario) -> str | None:
     reason = entry.misfit(trial.design, trial.estimand, trial)
     if reason is None and not entry.monte_carlo:
         reason = "a single-trial analysis, too slow for Monte Carlo"
+    if reason is None and entry.threshold is not None:
+        reason = "a Bayesian decision rule: its type I error is not alpha (test_bayesian.py)"
     if reason is None and kind.clustered and not entry.clustered:
         reason = "its SE assumes independent patients; practitioners cluster them"
     return reason

@@ -6,7 +6,7 @@ For every design point (n per arm), contrast, endpoint and analysis:
   type I error when the null hypothesis is true: no effect, or for
   non-inferiority a true effect at the margin), with MCSE and Wilson interval;
   ``hypothesis``, ``null_value`` (estimand units) and ``test_level`` (alpha, or
-  alpha / 2 one-sided) say what was tested;
+  alpha / 2 one-sided, or 1 - threshold for a Bayesian rule) say what was tested;
 * ``bias``, ``rmse``, ``coverage`` against the counterfactual true effect;
 * ``type_s``: share of significant results with the wrong sign;
 * ``exaggeration`` (type M): mean |estimate| among significant results over
@@ -30,10 +30,12 @@ from scipy.stats import norm
 
 from mssim.config.load import with_overrides
 from mssim.config.scenario import Scenario
+from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
-from mssim.registry import ANALYSES, loaded_plugins
+from mssim.montecarlo.replicates import write_estimates
+from mssim.registry import ANALYSES, DESIGNS, loaded_plugins
 from mssim.trial.analyses.analysis import analyse
 from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
 from mssim.trial.data import trial_data
@@ -42,7 +44,8 @@ from mssim.trial.multiplicity import adjust_pvalues, scenario_graph
 from mssim.trial.randomization import contrast_regimens, randomize, total_patients
 
 FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value", "reject", "n_analysed", "dropped")
-#: Periods reported by ``not_analysed_period<k>`` (a crossover has two; parallel one).
+#: Periods reported by ``not_analysed_period<k>`` (a crossover has two; parallel one;
+#: an N-of-1 series has 2 per cycle, of which the first two are reported).
 PERIODS = 2
 KINDS = tuple(EFFECT_MEASURES)
 
@@ -54,8 +57,14 @@ def chunk_statistics(
 
     Returns:
         Arrays shaped (analyses, design points, endpoints, contrasts, R), plus
-        ``truth`` (kinds, endpoints, contrasts, R).
+        ``truth`` (kinds, endpoints, contrasts, R); a group-sequential design's
+        fields are those at the look where each trial stopped, with its looks
+        (:func:`mssim.montecarlo.sequential.chunk_statistics`).
     """
+    if sequential.applies(scenario):
+        return sequential.chunk_statistics(
+            scenario, n_per_arm, analyses, replicates, FIELDS, KINDS, PERIODS
+        )
     from mssim.model.engine import simulate  # here, so a refused run never loads numba
 
     endpoints = scenario.endpoints()
@@ -71,14 +80,15 @@ def chunk_statistics(
         for k, kind in enumerate(KINDS):
             truth[k, e] = effects[kind].T
     alpha = scenario.trial.alpha
+    everyone = DESIGNS.get(scenario.trial.design).all_in_contrast
     for i, n in enumerate(n_per_arm):
         for e, endpoint in enumerate(endpoints):
             data = trial_data(scenario, outcomes, allocation, endpoint, total_patients(scenario, n))
             for c, (a, b) in enumerate(pairs):
-                in_contrast = (data.regimen == a) | (data.regimen == b)
+                in_contrast = (data.regimen == a) | (data.regimen == b) | everyone
                 dropped = (data.dropped_out & in_contrast).sum(1) / in_contrast.sum(1)
                 unseen = ~data.period_seen & in_contrast[..., None]
-                for k in range(unseen.shape[-1]):
+                for k in range(min(unseen.shape[-1], PERIODS)):
                     out["not_analysed"][k, i, e, c] = unseen[..., k].sum(1) / in_contrast.sum(1)
                 for m, method in enumerate(analyses):
                     test = contrast_test(scenario, method, endpoint)
@@ -90,7 +100,8 @@ def chunk_statistics(
         for m, method in enumerate(analyses):
             # the family: every endpoint x contrast, primary endpoint first
             p = out["p_value"][m, i].reshape(-1, len(replicates)).T
-            level = contrast_test(scenario, method, endpoints[0]).level(alpha)
+            test_level = contrast_test(scenario, method, endpoints[0]).level(alpha)
+            level = ANALYSES.get(method).level(test_level)  # a Bayesian rule: 1 - threshold
             reject = adjust_pvalues(p, scenario.trial.multiplicity, level, scenario_graph(scenario))
             out["reject"][m, i] = reject.T.reshape(out["reject"][m, i].shape)
     return {**out, "truth": truth}
@@ -153,16 +164,39 @@ def summarize(
                         "contrast": contrasts[c],
                         "n_per_arm": n,
                         **operating_characteristics(cell, float(theta[e, c])),
+                        **posterior_characteristics(ANALYSES.get(method).threshold, cell),
                         **periods,
                         "multiplicity": scenario.trial.multiplicity,
                         "hypothesis": scenario.trial.hypothesis,
                         "null_value": tests[e].null,
-                        "test_level": tests[e].level(scenario.trial.alpha),
+                        "test_level": ANALYSES.get(method).level(
+                            tests[e].level(scenario.trial.alpha)
+                        ),
                         "true_null": nulls[i, e, c],
                         **families[i],
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def posterior_characteristics(
+    threshold: float | None, cell: dict[str, np.ndarray]
+) -> dict[str, float]:
+    """A Bayesian rule's mean posterior probability of benefit, with MCSE (else nothing).
+
+    Args:
+        threshold: The rule's threshold (None for a frequentist test: no columns).
+        cell: Per-replicate statistics; ``p_value`` holds 1 - P(benefit | data).
+    """
+    if threshold is None:
+        return {}
+    benefit = 1.0 - cell["p_value"][np.isfinite(cell["p_value"])]
+    spread = benefit.std(ddof=1) / math.sqrt(len(benefit)) if len(benefit) > 1 else math.nan
+    return {
+        "decision_threshold": threshold,
+        "mean_posterior_probability": float(benefit.mean()) if len(benefit) else math.nan,
+        "mean_posterior_probability_mcse": float(spread),
+    }
 
 
 #: A true effect within this many Monte Carlo standard errors of the mean estimate
@@ -344,6 +378,8 @@ def estimate(
     out: Path | str | None = None,
     scheduler: str | None = None,
     progress: bool | None = None,
+    keep: dict[str, np.ndarray] | None = None,
+    estimates: Path | None = None,
 ) -> pd.DataFrame:
     """Estimate operating characteristics by Monte Carlo.
 
@@ -361,10 +397,17 @@ def estimate(
         out: Folder for checkpoints (resume after an interrupt), or None.
         scheduler: Dask scheduler address for ``backend="dask"``.
         progress: Progress bar; None = only on a terminal.
+        keep: A dict that receives the per-replicate statistics (replicates on the
+            last axis), for figures that need more than the summary.
+        estimates: Also write every replicate's estimate, SE, p-value and
+            decision to this Parquet file
+            (:func:`mssim.montecarlo.replicates.write_estimates`), or None.
 
     Returns:
         One row per (analysis, endpoint, contrast, n_per_arm) with power,
-        bias, RMSE, coverage, type S, exaggeration and their MCSEs.
+        bias, RMSE, coverage, type S, exaggeration and their MCSEs; for a
+        group-sequential design also its stopping probabilities, expected n and
+        duration (:func:`mssim.montecarlo.sequential.characteristics`).
     """
     if seed is not None:
         scenario = with_overrides(scenario, values={"seed": seed}, source="seed")
@@ -395,4 +438,12 @@ def estimate(
         progress=progress,
     )
     stats = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
-    return breakdown_columns(scenario, summarize(scenario, n_values, methods, stats), reps)
+    frame = breakdown_columns(scenario, summarize(scenario, n_values, methods, stats), reps)
+    if sequential.applies(scenario):
+        looks = sequential.characteristics(scenario, n_values, methods, stats)
+        frame = frame.merge(looks, on=["analysis", "n_per_arm"], validate="one_to_one")
+    if estimates is not None:
+        write_estimates(scenario, n_values, methods, stats, estimates)
+    if keep is not None:
+        keep.update(stats)
+    return frame

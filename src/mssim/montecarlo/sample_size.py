@@ -1,10 +1,12 @@
 """Sample size: the smallest n per arm whose power reaches a target.
 
 One rule reads every answer off a power curve (:func:`n_for_power`): the
-search of :func:`solve_n`, the table of a run or sweep (:func:`n_needed`) and
-the figures and report that show them. Figures and the report read the
-columns of :func:`n_needed` and the fields of :class:`SampleSize`; they do not
-compute sample sizes themselves.
+search of :func:`solve_n` and the table of a sweep (:func:`n_needed`, one
+answer per cell). A run has one answer, its :class:`Headline`: the search's
+when there was one (:func:`headline_from_search`), else the one read off the
+run's power curve (:func:`headline_from_curve`). An answer at the edge of the
+sizes examined says so (``<= 20``, ``> 150``) instead of posing as a point.
+Figures and the report read these; they do not compute sample sizes themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 
 from mssim.config.scenario import Scenario
 from mssim.montecarlo.power import estimate
+from mssim.trial.randomization import total_patients
 
 
 def n_for_power(
@@ -149,7 +152,9 @@ def solve_n(
     replicates that the power MCSE there is at most ``power.mcse_target``.
     Common random numbers make power nearly monotone in n, so the first n
     reaching the target is well defined; the interval reports the n where the
-    Wilson bounds reach it.
+    Wilson bounds reach it. When the fine pass reaches the target (or the
+    upper Wilson bound does) at its first n, it is extended downwards (halving)
+    until it does not, or n = 2.
 
     Args:
         scenario: The scenario (primary endpoint, first contrast, ``trial.analysis``).
@@ -166,7 +171,7 @@ def solve_n(
     coarse_reps = replicates or scenario.power.replicates
     grid = sorted(set(scenario.power.n_per_arm))
     while True:
-        curve = _primary(estimate(scenario, grid, coarse_reps, **run))
+        curve = primary_curve(estimate(scenario, grid, coarse_reps, **run))
         reached = _first_n(curve, "power", goal)
         if reached is not None or grid[-1] >= max_n:
             break
@@ -180,7 +185,18 @@ def solve_n(
     # Past the bracket too, so the n where the Wilson lower bound reaches the
     # target is usually inside; common random numbers make the extra n cheap.
     top = min(max_n, math.ceil(1.3 * reached) + 1)
-    fine = _primary(estimate(scenario, list(range(lower, top + 1)), fine_reps, **run))
+    fine = primary_curve(estimate(scenario, list(range(lower, top + 1)), fine_reps, **run))
+    # The fine pass may reach the target (or its Wilson upper bound may) at its very
+    # first n, where the coarse pass did not: search below it too, so the answer is
+    # never an edge of the range searched unless that edge is n = 2.
+    while lower > 2 and lower in (
+        _first_n(fine, "power", goal),
+        _first_n(fine, "power_ci_high", goal),
+    ):
+        below_n = list(range(max(2, lower // 2), lower))
+        extra = primary_curve(estimate(scenario, below_n, fine_reps, **run))
+        fine = pd.concat([extra, fine], ignore_index=True)
+        lower = below_n[0]
     answer = _first_n(fine, "power", goal)
     at = fine[fine.n_per_arm == (answer or reached)].iloc[0]
     return SampleSize(
@@ -201,8 +217,214 @@ def _first_n(curve: pd.DataFrame, column: str, target: float) -> int | None:
     return None if math.isnan(n) else int(n)
 
 
-def _primary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the primary endpoint and first contrast."""
+def primary_curve(frame: pd.DataFrame) -> pd.DataFrame:
+    """The power curve of the first analysis, the primary endpoint and the first contrast."""
     first = frame.iloc[0]
-    keep = (frame.endpoint == first.endpoint) & (frame.contrast == first.contrast)
+    keep = (
+        (frame.analysis == first.analysis)
+        & (frame.endpoint == first.endpoint)
+        & (frame.contrast == first.contrast)
+    )
     return frame[keep].reset_index(drop=True)
+
+
+#: ``edge`` of a :class:`Headline`: the target is already reached at the smallest
+#: n examined, so the answer is that n or fewer.
+AT_OR_BELOW = "at or below"
+#: ``edge`` of a :class:`Headline`: the target is not reached at the largest n examined.
+ABOVE = "above"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The one sample-size answer of a run, as the terminal, JSON and report give it.
+
+    Attributes:
+        target: Target power.
+        n_per_arm: Smallest n per arm (patients per allocation unit) reaching the
+            target; the smallest n examined when ``edge`` is :data:`AT_OR_BELOW`,
+            None when it is :data:`ABOVE`.
+        edge: None for an answer inside the sizes examined, else :data:`AT_OR_BELOW`
+            or :data:`ABOVE`.
+        n_examined: Smallest and largest n per arm examined.
+        n_low: Lower end of the Monte Carlo interval (where the upper Wilson bound
+            of power reaches the target).
+        n_high: Upper end (where the lower Wilson bound does); None above the
+            largest n examined.
+        total_n: Patients to randomize over every arm at ``n_per_arm`` (None
+            when the answer is above the range).
+        expected_analysed: Expected patients analysed in the primary contrast
+            at ``n_per_arm`` (after dropout), from the simulation.
+        power: Power at ``n_per_arm`` (at the largest n examined when above).
+        power_mcse: Its Monte Carlo standard error.
+        replicates: Replicate trials per n behind ``power``.
+        method: How the answer was found, in words.
+    """
+
+    target: float
+    n_per_arm: int | None
+    edge: str | None
+    n_examined: tuple[int, int]
+    n_low: int | None
+    n_high: int | None
+    total_n: int | None
+    expected_analysed: float | None
+    power: float
+    power_mcse: float
+    replicates: int
+    method: str
+
+    def n_text(self) -> str:
+        """The answer as text: ``95``, ``<= 20`` (edge below) or ``> 150`` (not reached)."""
+        return edge_text(self.n_per_arm, self.n_examined)
+
+    def interval_text(self) -> str:
+        """The Monte Carlo interval as text, with open ends at the edges examined."""
+        low = edge_text(self.n_low, self.n_examined)
+        high = edge_text(self.n_high, self.n_examined)
+        return f"{low} to {high}"
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for ``sample_size.json`` (the report reads it back)."""
+        return {
+            "target": self.target,
+            "n_per_arm": self.n_per_arm,
+            "n_text": self.n_text(),
+            "edge": self.edge,
+            "n_examined": list(self.n_examined),
+            "n_low": self.n_low,
+            "n_high": self.n_high,
+            "interval_text": self.interval_text(),
+            "total_n": self.total_n,
+            "expected_analysed": self.expected_analysed,
+            "power": self.power,
+            "power_mcse": self.power_mcse,
+            "replicates": self.replicates,
+            "method": self.method,
+        }
+
+    def sentence(self) -> str:
+        """One line for the terminal."""
+        if self.n_per_arm is None:
+            return (
+                f"Sample size for power {self.target:.0%}: n per arm {self.n_text()} "
+                f"(power {self.power:.3f} ± {self.power_mcse:.3f} MCSE at n = "
+                f"{self.n_examined[1]}, the largest examined). {self.method}"
+            )
+        edge = (
+            f" The target is already reached at the smallest n examined ({self.n_examined[0]})."
+            if self.edge == AT_OR_BELOW
+            else ""
+        )
+        return (
+            f"Sample size for power {self.target:.0%}: n per arm {self.n_text()}, "
+            f"total N to randomize {self.total_n}, expected analysed "
+            f"{self.expected_analysed:.0f}; Monte Carlo interval {self.interval_text()}; "
+            f"power reached {self.power:.3f} ± {self.power_mcse:.3f} MCSE "
+            f"({self.replicates} replicates).{edge} {self.method}"
+        )
+
+
+def edge_text(n: int | None, examined: tuple[int, int]) -> str:
+    """An n per arm as text: ``> largest`` when None, ``<= smallest`` at the lower edge."""
+    if n is None:
+        return f"> {examined[1]}"
+    return f"<= {n}" if n <= examined[0] else str(n)
+
+
+def headline_from_search(scenario: Scenario, answer: SampleSize) -> Headline:
+    """The headline of a :func:`solve_n` search.
+
+    Args:
+        scenario: The scenario searched (its allocation gives the total N).
+        answer: The search's answer.
+
+    Returns:
+        The answer with total N, expected number analysed and its edge flagged.
+    """
+    curve = answer.curve
+    examined = (int(curve.n_per_arm.min()), int(curve.n_per_arm.max()))
+    method = (
+        f"Found by search: every n per arm from {examined[0]} to {examined[1]} simulated "
+        f"with {answer.replicates} replicate trials each (common random numbers); the "
+        "answer is the smallest n whose estimated power reaches the target."
+    )
+    if answer.n_per_arm is None:
+        return Headline(
+            answer.target, None, ABOVE, examined, answer.n_low, None, None, None,
+            answer.power, answer.power_mcse, answer.replicates, method,
+        )  # fmt: skip
+    row = curve[curve.n_per_arm == answer.n_per_arm].iloc[0]
+    return Headline(
+        answer.target,
+        answer.n_per_arm,
+        AT_OR_BELOW if answer.n_per_arm <= examined[0] else None,
+        examined,
+        answer.n_low,
+        answer.n_high,
+        total_patients(scenario, answer.n_per_arm),
+        float(row.mean_n_analysed),
+        answer.power,
+        answer.power_mcse,
+        answer.replicates,
+        method,
+    )
+
+
+def headline_from_curve(scenario: Scenario, curve: pd.DataFrame, target: float) -> Headline:
+    """The headline read off a run's power curve (primary endpoint, contrast, analysis).
+
+    The n is interpolated linearly between the simulated sizes (:func:`n_for_power`)
+    and rounded up; power, its MCSE and the share analysed at that n are
+    interpolated the same way between the two sizes around it.
+
+    Args:
+        scenario: The scenario (its allocation gives the total N).
+        curve: Rows of one power curve: ``n_per_arm, power, power_mcse,
+            power_ci_low, power_ci_high, mean_n_analysed, replicates``.
+        target: Target power.
+
+    Returns:
+        The answer with total N, expected number analysed and its edge flagged.
+    """
+    curve = curve.sort_values("n_per_arm")
+    n = curve.n_per_arm.to_numpy(dtype=float)
+    examined = (int(n.min()), int(n.max()))
+    reps = int(curve.replicates.iloc[0])
+
+    def bound(column: str) -> int | None:
+        value = n_for_power(n, curve[column], target)
+        return None if math.isnan(value) else math.ceil(value)
+
+    found = bound("power")
+    if found is None:
+        top = curve.iloc[-1]
+        method = (
+            f"Read off the power curve at n per arm {', '.join(str(int(v)) for v in n)} "
+            f"({reps} replicate trials each): the target is not reached; simulate larger "
+            "sizes or use --solve-n."
+        )
+        return Headline(
+            target, None, ABOVE, examined, bound("power_ci_high"), None, None, None,
+            float(top.power), float(top.power_mcse), reps, method,
+        )  # fmt: skip
+    share = curve.mean_n_analysed.to_numpy(dtype=float) / n
+    method = (
+        f"Read off the power curve by linear interpolation between the simulated n per arm "
+        f"{', '.join(str(int(v)) for v in n)} ({reps} replicate trials each) and rounded "
+        "up; 'mssim run --solve-n' simulates every n near the answer instead."
+    )
+    return Headline(
+        target,
+        found,
+        AT_OR_BELOW if found <= examined[0] else None,
+        examined,
+        bound("power_ci_high"),
+        bound("power_ci_low"),
+        total_patients(scenario, found),
+        float(np.interp(found, n, share) * found),
+        float(np.interp(found, n, curve.power)),
+        float(np.interp(found, n, curve.power_mcse)),
+        reps,
+        method,
+    )

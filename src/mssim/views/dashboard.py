@@ -1,11 +1,14 @@
-"""The mssim dashboard: one simulated trial, then a thousand like it.
+"""The mssim dashboard: one simulated trial, a thousand like it, a literature lab.
 
-A Solara app (``Page``). The controls set the trial; the single trial is the
-Mesa model (:class:`mssim.views.abm.TrialModel`), so its numbers are the engine's
-(ARCHITECTURE invariant 3). "Run 1,000 trials" runs the Monte Carlo core on
-the same scenario and shows how often such a trial is significant, how often
-it gets the sign wrong (type S) and by how much significant results
-exaggerate (type M).
+A Solara app (``Page``) with two tabs. On the first, the controls set the
+trial; the single trial is the Mesa model (:class:`mssim.views.abm.TrialModel`),
+so its numbers are the engine's (ARCHITECTURE invariant 3); "New trial" draws
+another one (the next root seed). "Run 1,000 trials" runs the Monte Carlo core
+on the same scenario and shows how often such a trial is significant, how
+often it gets the sign wrong (type S) and by how much significant results
+exaggerate (type M), each with its Monte Carlo standard error. The second tab
+is the literature lab (:mod:`mssim.views.literature_lab`). Each part shows the
+scenario TOML and the ``mssim`` command that reproduce it.
 
 Start it with ``mssim dashboard [FILE] [--port P]`` (see :func:`serve`) or
 ``MSSIM_DASHBOARD_SCENARIO=FILE solara run mssim.views.dashboard``.
@@ -41,6 +44,7 @@ from mssim.registry import ANALYSES
 from mssim.trial.estimands import true_effects
 from mssim.trial.tables import analysis_table, tables
 from mssim.views.abm import TrialModel
+from mssim.views.literature_lab import LiteratureLab, Reproduce
 
 ENV_SCENARIO = "MSSIM_DASHBOARD_SCENARIO"
 MANY_TRIALS = 1000
@@ -48,6 +52,15 @@ MECHANISMS = {"mcar": "MCAR", "mar": "MAR", "mnar": "MNAR"}  # value: button lab
 COMPARATORS = {"sham": "sham", "usual_care": "usual care"}
 # A sham built from scratch mimics the treatment's visible schedule.
 SHAM_MIMICS = ("sessions_per_week", "weeks", "start_day", "targets", "practitioners")
+EXPLANATION = (
+    "One trial: the patients of a single simulated trial, day by day, and what its "
+    "analysis concludes against the truth in these very patients. *New trial* draws "
+    "another trial from the same settings: the estimate moves by chance alone. "
+    "*Run 1,000 trials* shows the whole distribution: how often such a trial is "
+    "significant (power), how often a significant result has the wrong sign (type S) "
+    "and how much significant results exaggerate the true effect, each with its Monte "
+    "Carlo standard error (MCSE)."
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,15 @@ class OneTrial:
     daily: pd.DataFrame
     result: pd.Series
     truth: float
+
+
+def reproducible(scenario: Scenario, n_per_arm: int, seed: int) -> Scenario:
+    """The scenario as the page ran it: this size (one trial and the power run) and seed."""
+    return with_overrides(
+        scenario,
+        values={"trial.n_per_arm": n_per_arm, "power.n_per_arm": [n_per_arm], "seed": seed},
+        source="dashboard",
+    )
 
 
 def one_trial(scenario: Scenario, n_per_arm: int) -> OneTrial:
@@ -266,7 +288,10 @@ def Controls(settings: solara.Reactive[Settings], units: str) -> None:
 
 @solara.component
 def SingleTrial(scenario: Scenario, n_per_arm: int) -> None:
-    """Panels (a) and (b): one trial's trajectories and its estimate with CI."""
+    """Panels (a) and (b): one trial's trajectories and its estimate with CI.
+
+    ``scenario`` carries the seed of the trial shown ("New trial" moves it).
+    """
     trial = solara.use_memo(lambda: one_trial(scenario, n_per_arm), [scenario, n_per_arm])
     r, units = trial.result, effect_units(scenario)
     primary = scenario.trial.primary_endpoint
@@ -300,6 +325,7 @@ def SingleTrial(scenario: Scenario, n_per_arm: int) -> None:
             classes=["mssim-truth"],
         )
         solara.FigureMatplotlib(figures[1], dependencies=[trial])
+        Reproduce(scenario, "mssim simulate scenario.toml --engine mesa")
 
 
 @solara.component
@@ -344,12 +370,17 @@ def ThousandTrials(scenario: Scenario, settings: Settings) -> None:
                     f"Power: {_number(s.power, '.3f')} (MCSE {_number(s.power_mcse, '.3f')})",
                     classes=["mssim-power"],
                 )
-                solara.Text(f"Type S: {_number(s.type_s, '.3f')}", classes=["mssim-type-s"])
                 solara.Text(
-                    f"Exaggeration: {_number(s.exaggeration, '.2f')}",
+                    f"Type S: {_number(s.type_s, '.3f')} (MCSE {_number(s.type_s_mcse, '.3f')})",
+                    classes=["mssim-type-s"],
+                )
+                solara.Text(
+                    f"Exaggeration: {_number(s.exaggeration, '.2f')} "
+                    f"(MCSE {_number(s.exaggeration_mcse, '.2f')})",
                     classes=["mssim-exaggeration"],
                 )
             solara.FigureMatplotlib(figure, dependencies=[id(figure)])
+            Reproduce(scenario, f"mssim run scenario.toml --replicates {MANY_TRIALS}")
 
 
 @solara.component
@@ -358,31 +389,47 @@ def Page() -> None:
     base = solara.use_memo(base_scenario, [])
     settings = solara.use_reactive(Settings.from_scenario(base))
 
+    draw = solara.use_reactive(0)  # trials drawn with "New trial"
+
     def build() -> tuple[Scenario | None, str | None]:
         try:
-            return build_scenario(base, settings.value), None
+            built = build_scenario(base, settings.value)
+            n = settings.value.n_per_arm
+            return reproducible(built, n, base.seed + draw.value), None
         except MssimError as err:
             return None, str(err)
 
-    scenario, problem = solara.use_memo(build, [settings.value])
+    scenario, problem = solara.use_memo(build, [settings.value, draw.value])
     units = "SD" if base.arms[base.arm_names()[0]].effect_units == "sd" else "points"
     solara.Title("mssim dashboard")
     solara.Text(
-        f"mssim: one trial, then {MANY_TRIALS:,}",
+        "mssim: one trial, a thousand like it, and a literature",
         style={"display": "block", "font-size": "1.6rem", "margin": "8px"},
     )
     solara.Text(
         base.description, style={"display": "block", "font-style": "italic", "margin": "8px"}
     )
-    with solara.Columns([1, 3]):
-        with solara.Card("Trial settings"):
-            Controls(settings, units)
-        with solara.Column():
-            if problem is not None:
-                solara.Error(problem)
-            else:
-                SingleTrial(scenario, settings.value.n_per_arm)
-                ThousandTrials(scenario, settings.value)
+    with solara.lab.Tabs():
+        with solara.lab.Tab("One trial and 1,000 trials"):
+            solara.Markdown(EXPLANATION)
+            with solara.Columns([1, 3]):
+                with solara.Card("Trial settings"):
+                    Controls(settings, units)
+                    solara.Button(
+                        "New trial",
+                        on_click=lambda: draw.set(draw.value + 1),
+                        color="primary",
+                        classes=["mssim-new-trial"],
+                    )
+                    solara.Text(f"Root seed {base.seed + draw.value}", classes=["mssim-seed"])
+                with solara.Column():
+                    if problem is not None:
+                        solara.Error(problem)
+                    else:
+                        SingleTrial(scenario, settings.value.n_per_arm)
+                        ThousandTrials(scenario, settings.value)
+        with solara.lab.Tab("Literature lab"):
+            LiteratureLab(base)
 
 
 def exposure_warning(host: str) -> str | None:

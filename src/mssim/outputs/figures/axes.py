@@ -172,8 +172,10 @@ def place_legend(
     )
 
 
-def short_number(value: float) -> str:
-    """Compact number formatting for labels (``3``, ``0.25``, ``1.5e+03``)."""
+def short_number(value: float | str) -> str:
+    """Compact number formatting for labels (``3``, ``0.25``, ``1.5e+03``); text as it is."""
+    if isinstance(value, str | bool | np.bool_):
+        return str(value)
     return f"{value:.3g}"
 
 

@@ -55,11 +55,12 @@ def error_rates(power: pd.DataFrame, ax: Sequence[Axes] | None = None) -> Figure
     )
     series = line_series(power)
     for panel, column, ylabel, title in panels:
-        finite = 0
+        finite = nonzero = 0
         for key, sub, style in series:
             check_one_row_per_n(sub, key, "filter a sweep to one scenario before error_rates")
             values = sub[column].to_numpy(dtype=float)
             finite += int(np.isfinite(values).sum())
+            nonzero += int((np.isfinite(values) & (values != 0)).sum())
             panel.errorbar(
                 sub["n_per_arm"].to_numpy(dtype=float),
                 values,
@@ -79,12 +80,26 @@ def error_rates(power: pd.DataFrame, ax: Sequence[Axes] | None = None) -> Figure
                 va="center",
                 color="0.4",
             )
+        elif column == "type_s" and nonzero == 0:
+            # every point on 0: lift the axis off them and say so, rather than an empty frame
+            panel.set_ylim(-0.01, 0.1)
+            panel.text(
+                0.5,
+                0.55,
+                "type S = 0 at every n:\nno significant result had the wrong sign",
+                transform=panel.transAxes,
+                ha="center",
+                va="center",
+                color="0.3",
+                gid="type-s-all-zero",
+            )
         panel.set_xlabel("n per arm (patients randomised)")
         panel.set_ylabel(ylabel)
         panel.set_title(f"{title} vs sample size (bars: ±2 MCSE)")
         panel.grid(alpha=0.3)
         design_ticks(panel, power["n_per_arm"])
-    ax_s.set_ylim(bottom=0.0)
+    if ax_s.get_ylim()[0] > -0.01:  # not lifted off an all-zero panel above
+        ax_s.set_ylim(bottom=0.0)
     reference_line(ax_m, 1.0, "no exaggeration (ratio 1)")
     ax_m.set_ylim(bottom=0.0)
     ax_m.set_ylim(top=max(ax_m.get_ylim()[1], 1.5))

@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from mssim.literature.field import OPEN_LABEL, SHAM_CONTROLLED, Field
+from mssim.literature.field import OPEN_LABEL, PUBLISHED_SHAM, SHAM_CONTROLLED, Field
 from mssim.outputs.figures.meta import cumulative_plot, forest_plot, funnel_plot
 
 
@@ -55,7 +55,8 @@ def field_forest_plot(field: Field, ax: Axes | None = None) -> Figure:
 
     Returns:
         The figure holding the plot: DerSimonian-Laird pools of the published
-        studies, of all studies, of the sham-controlled ones, and trim-and-fill.
+        studies, of all studies, of all and of the published sham-controlled
+        ones, and trim-and-fill.
     """
     s = field.studies[field.studies.published].sort_values("publication_order")
     labels = [
@@ -69,6 +70,7 @@ def field_forest_plot(field: Field, ax: Axes | None = None) -> Figure:
             ("published", "published (DL)"),
             ("all", "all studies (DL)"),
             (SHAM_CONTROLLED, "all sham-controlled (DL)"),
+            (PUBLISHED_SHAM, "published sham-controlled (DL)"),
         ]
         if _k(field, subset)
     ]

@@ -35,7 +35,10 @@ def sample_size_curve(
     where the lower bound does.
     Values whose target is not reached within the grid are drawn as hollow markers on a
     dotted line at the largest simulated n, labelled "> max n"; an error bar whose upper
-    end is beyond the grid stops at that line.
+    end is beyond the grid stops at that line. Values whose target is already reached at
+    the smallest simulated n are drawn as hollow downward triangles at that n ("<= min
+    n"): neither edge is drawn as if it were a point estimate. A categorical field
+    (text values, e.g. ``dropout.mechanism``) gets one x position per value, in order.
 
     Args:
         sweep: Sweep frame with ``contrast, n_per_arm, power, power_ci_low,
@@ -59,20 +62,32 @@ def sample_size_curve(
     )
     data = sweep if contrast is None else pick_rows(sweep, "contrast", contrast, None, "contrast")
     max_n = float(data["n_per_arm"].max())
+    min_n = float(data["n_per_arm"].min())
     own = ax is None
     fig, ax = single_axes(ax, (8.0, 4.5))
     series = line_series(data)
-    values = np.unique(data[field].to_numpy(dtype=float))
+    numeric = pd.api.types.is_numeric_dtype(data[field]) and not pd.api.types.is_bool_dtype(
+        data[field]
+    )
+    categories = [] if numeric else list(dict.fromkeys(data[field]))
+
+    def position(column: pd.Series) -> np.ndarray:
+        if numeric:
+            return column.to_numpy(dtype=float)
+        return column.map({c: i for i, c in enumerate(categories)}).to_numpy(dtype=float)
+
+    values = np.unique(position(data[field]))
     step = float(np.min(np.diff(values))) if values.size > 1 else 1.0
-    any_open = False
+    any_open = any_low = False
     for index, (key, sub, style) in enumerate(series):
         if sub.duplicated([field, "n_per_arm"]).any():
             raise ValueError(
                 f"series {' / '.join(key)} has several rows per ({field}, n_per_arm); "
                 "filter the other swept fields first"
             )
-        table = n_needed(sub, [field], target).sort_values(field)
-        x = table[field].to_numpy(dtype=float) + (index - (len(series) - 1) / 2) * 0.12 * step
+        table = n_needed(sub, [field], target)
+        table = table.assign(x=position(table[field])).sort_values("x")
+        x = table["x"].to_numpy() + (index - (len(series) - 1) / 2) * 0.12 * step
         centre = table["n_per_arm"].fillna(max_n).to_numpy()
         low = table["n_low"].fillna(max_n).clip(upper=centre).to_numpy()
         high = table["n_high"].fillna(max_n).clip(lower=centre).to_numpy()
@@ -88,9 +103,11 @@ def sample_size_curve(
             zorder=2,
         )
         reached = table["n_per_arm"].notna().to_numpy()
+        at_min = reached & (table["n_per_arm"] <= min_n).to_numpy()
+        inside = reached & ~at_min
         ax.plot(
-            x[reached],
-            centre[reached],
+            x[inside],
+            centre[inside],
             color=style["color"],
             marker=style["marker"],
             linestyle=style["linestyle"],
@@ -98,20 +115,13 @@ def sample_size_curve(
             label=label,
             zorder=3,
         )
+        if at_min.any():
+            any_low = True
+            _hollow(ax, x[at_min], centre[at_min], "v", style["color"], "at-smallest-n")
         if (~reached).any():
             any_open = True
-            ax.plot(
-                x[~reached],
-                centre[~reached],
-                linestyle="none",
-                marker=style["marker"],
-                markersize=7,
-                markerfacecolor="white",
-                markeredgecolor=style["color"],
-                markeredgewidth=1.5,
-                zorder=3,
-                clip_on=False,
-                gid="not-reached",
+            _hollow(
+                ax, x[~reached], centre[~reached], style["marker"], style["color"], "not-reached"
             )
     if any_open:
         ax.axhline(max_n, color="0.5", linestyle=":", linewidth=1.0, zorder=1)
@@ -125,22 +135,44 @@ def sample_size_curve(
             fontsize="small",
             color="0.3",
         )
-        ax.plot(
-            [],
-            [],
-            linestyle="none",
-            marker="o",
-            markerfacecolor="white",
-            markeredgecolor="0.3",
-            label=f"target not reached (n > {short_number(max_n)})",
-        )
+        _legend_entry(ax, "o", f"target not reached (n > {short_number(max_n)})")
+    if any_low:
+        _legend_entry(ax, "v", f"reached at the smallest n simulated (n <= {short_number(min_n)})")
     ax.set_ylim(0.0, max_n * 1.15)
     ax.set_xlabel(field_label(field))
     ax.set_ylabel("n per arm needed")
     ax.set_title(
         f"Sample size for {target:.0%} power (bars: where the Wilson bounds reach {target:.0%})"
     )
-    design_ticks(ax, values)
+    if numeric:
+        design_ticks(ax, values)
+    else:
+        ax.set_xticks(range(len(categories)), [str(c) for c in categories])
     ax.grid(alpha=0.3)
     place_legend(fig, ax, own)
     return fig
+
+
+def _hollow(ax: Axes, x: np.ndarray, y: np.ndarray, marker: str, colour: str, gid: str) -> None:
+    """Hollow markers for answers at an edge of the simulated sizes (bounds, not points)."""
+    ax.plot(
+        x,
+        y,
+        linestyle="none",
+        marker=marker,
+        markersize=8 if marker == "v" else 7,
+        markerfacecolor="white",
+        markeredgecolor=colour,
+        markeredgewidth=1.5,
+        zorder=3,
+        clip_on=False,
+        gid=gid,
+    )
+
+
+def _legend_entry(ax: Axes, marker: str, label: str) -> None:
+    """A grey hollow marker in the legend explaining one kind of edge answer."""
+    ax.plot(
+        [], [], linestyle="none", marker=marker, markerfacecolor="white",
+        markeredgecolor="0.3", label=label,
+    )  # fmt: skip

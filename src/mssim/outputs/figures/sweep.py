@@ -8,6 +8,7 @@ import pandas as pd
 
 from mssim.config.scenario import Scenario
 from mssim.montecarlo.sweep import value_at
+from mssim.outputs.figures.axes import short_number
 from mssim.outputs.figures.power import power_heatmap
 from mssim.outputs.figures.sample_size import sample_size_curve
 
@@ -31,7 +32,7 @@ def sweep_figures(
 ) -> dict[str, Any]:
     """Figures of a sweep, by file name: power heatmap and sample-size curve.
 
-    Both show the primary endpoint and the first analysis. The heatmap (two or
+    Both show the primary endpoint, each cell with its own analysis. The heatmap (two or
     more fields) shows the first two fields at the largest n; the sample-size
     curve runs across the first field. Other swept fields are held at
     :func:`held_values`. A Latin hypercube with several fields has no grid to
@@ -40,7 +41,7 @@ def sweep_figures(
     if not is_grid and len(fields) > 1:
         return {}
     first = table.iloc[0]
-    data = table[(table.endpoint == first.endpoint) & (table.analysis == first.analysis)]
+    data = table[table.endpoint == first.endpoint]  # one analysis per cell (it may be swept)
     held = held_values(scenario, data, fields)
     target = scenario.power.target
 
@@ -48,7 +49,7 @@ def sweep_figures(
         others = [f for f in fields if f not in keep]
         for field in others:
             frame = frame[frame[field] == held[field]]
-        return frame, "; ".join(f"{f} = {held[f]:g}" for f in others)
+        return frame, "; ".join(f"{f} = {short_number(held[f])}" for f in others)
 
     figures = {}
     if len(fields) >= 2:

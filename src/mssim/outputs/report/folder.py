@@ -16,13 +16,17 @@ from mssim.outputs.report.inputs import (
     CURVE_TEXT,
     RESULT_NUMBERS,
     RESULT_TEXT,
+    SENSITIVITY_NUMBERS,
+    SENSITIVITY_TEXT,
+    CrossCheckFile,
     ManifestFile,
+    MatchedNullFile,
     SampleSizeFile,
     read_json,
     read_table,
 )
 
-RESULT_FILES = ("power.csv", "sweep.csv", "studies.csv", "meta.csv")
+RESULT_FILES = ("power.csv", "sweep.csv", "sensitivity.csv", "studies.csv", "meta.csv")
 
 
 @dataclass
@@ -37,6 +41,9 @@ class Folder:
     sweep: pd.DataFrame | None = None
     sample_size: dict[str, Any] | None = None
     sample_curve: pd.DataFrame | None = None
+    matched_null: dict[str, Any] | None = None
+    crosscheck: dict[str, Any] | None = None
+    sensitivity: pd.DataFrame | None = None
     studies: pd.DataFrame | None = None
     meta: pd.DataFrame | None = None
 
@@ -74,12 +81,18 @@ def read_folder(folder: Path) -> Folder:
     found = Folder(folder)
     if (folder / "manifest.json").is_file():
         found.manifest = read_json(folder / "manifest.json", ManifestFile)
-    if (folder / "sample_size.json").is_file():
-        found.sample_size = read_json(folder / "sample_size.json", SampleSizeFile)
+    for attr, name, model in (
+        ("sample_size", "sample_size.json", SampleSizeFile),
+        ("matched_null", "matched_null.json", MatchedNullFile),
+        ("crosscheck", "crosscheck.json", CrossCheckFile),
+    ):
+        if (folder / name).is_file():
+            setattr(found, attr, read_json(folder / name, model))
     for attr, name, text, numbers in (
         ("power", "power.csv", RESULT_TEXT, RESULT_NUMBERS),
         ("sweep", "sweep.csv", RESULT_TEXT, ("cell", *RESULT_NUMBERS)),
         ("sample_curve", "sample_size.csv", CURVE_TEXT, CURVE_NUMBERS),
+        ("sensitivity", "sensitivity.csv", SENSITIVITY_TEXT, SENSITIVITY_NUMBERS),
         ("studies", "studies.csv", (), ()),
         ("meta", "meta.csv", (), ()),
     ):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,18 +24,68 @@ _FINITE = ConfigDict(allow_inf_nan=False, strict=True)
 
 
 class SampleSizeFile(BaseModel):
-    """``sample_size.json``, as ``mssim run --solve-n`` writes it."""
+    """``sample_size.json``: a run's one answer (``Headline.as_dict``)."""
 
     model_config = ConfigDict(**_FINITE, extra="forbid")
 
     target: float = Field(gt=0, lt=1)
     n_per_arm: int | None = Field(ge=1)
+    n_text: str
+    edge: Literal["at or below", "above"] | None
+    n_examined: list[int] = Field(min_length=2, max_length=2)
     n_low: int | None = Field(ge=1)
     n_high: int | None = Field(ge=1)
-    n_examined: int | None = Field(default=None, ge=1)  # absent in older folders
-    power: float | None = Field(ge=0, le=1)
-    power_mcse: float | None = Field(ge=0, le=1)
+    interval_text: str
+    total_n: int | None = Field(ge=1)
+    expected_analysed: float | None = Field(ge=0)
+    power: float = Field(ge=0, le=1)
+    power_mcse: float = Field(ge=0, le=1)
     replicates: int = Field(ge=1)
+    method: str
+
+
+class TypeIErrorRow(BaseModel):
+    """One n per arm of ``matched_null.json``."""
+
+    model_config = ConfigDict(**_FINITE, extra="forbid")
+
+    n_per_arm: int = Field(ge=1)
+    type_i_error: float = Field(ge=0, le=1)
+    mcse: float = Field(ge=0, le=1)
+    ci_low: float = Field(ge=0, le=1)
+    ci_high: float = Field(ge=0, le=1)
+    replicates: int = Field(ge=1)
+
+
+class MatchedNullFile(BaseModel):
+    """``matched_null.json`` (``MatchedNull.as_dict``)."""
+
+    model_config = ConfigDict(**_FINITE, extra="forbid")
+
+    overrides: dict[str, Any]
+    true_effect: float
+    defined: bool
+    alpha_rows: list[TypeIErrorRow] = Field(min_length=1)
+
+
+class CrossCheckFile(BaseModel):
+    """``crosscheck.json`` (``CrossCheck.as_dict``)."""
+
+    model_config = ConfigDict(**_FINITE, extra="forbid")
+
+    effect: float
+    outcome_sd: float = Field(ge=0)
+    correlation: float = Field(ge=-1, le=1)
+    sd_ratio: float = Field(ge=0)
+    skewness: float
+    dropout: float = Field(ge=0, le=1)
+    n_formula: int = Field(ge=1)
+    n_ttest: int = Field(ge=1)
+    n_simulated: int | None = Field(ge=1)
+    ratio: float | None = Field(gt=0)
+    reasons: list[str]
+    replicates: int = Field(ge=1)
+    n_per_arm: int = Field(ge=1)
 
 
 class ManifestFile(BaseModel):
@@ -58,7 +108,7 @@ class ManifestFile(BaseModel):
     numpy: str | None = None
     platform: str | None = None
     scenario: dict[str, Any] | None = None
-    grid: dict[str, list[float | int]] | None = None
+    grid: dict[str, list[float | int | str | bool]] | None = None
     lhs: int | None = Field(default=None, ge=1)
 
 
@@ -86,6 +136,11 @@ RESULT_NUMBERS = (
 COUNTS = ("n_per_arm", "replicates", "cell")
 # Columns of the true effect's breakdown, read when a results table has one.
 BREAKDOWN_NUMBERS = (*PART_HEADINGS, "breakdown_replicates")
+# Columns of sensitivity.csv (a Morris screening) that the report reads.
+SENSITIVITY_TEXT = ("field", "status", "range_note")
+SENSITIVITY_NUMBERS = (
+    "rank", "value", "low", "high", "mu_star", "mu_star_conf", "sigma", "power_low", "power_high",
+)  # fmt: skip
 # Columns of sample_size.csv (the fine pass), drawn as a power curve.
 CURVE_TEXT = ("contrast",)
 CURVE_NUMBERS = ("n_per_arm", "power", "power_ci_low", "power_ci_high")

@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mssim.files import atomic_write_bytes
+from mssim.outputs.report.committee import committee_section, sensitivity_section
 from mssim.outputs.report.figures import figures_section
 from mssim.outputs.report.folder import Folder, read_folder
 from mssim.outputs.report.html import esc
@@ -19,6 +20,7 @@ from mssim.outputs.report.results import (
 )
 from mssim.outputs.report.sample_size import sample_size_section
 from mssim.outputs.report.scenario import scenario_section
+from mssim.outputs.report.sequential import sequential_section
 from mssim.outputs.report.sources import sources_section
 
 CSS = """
@@ -61,12 +63,15 @@ footer { margin-top: 3em; font-size: .85em; color: #666; }
 
 
 SECTIONS = (
+    ("committee", "For the committee"),
     ("scenario", "Scenario"),
     ("sources", "Assumptions"),
     ("design", "Design"),
     ("results", "Results"),
     ("figures", "Figures"),
+    ("sequential", "Interim looks"),
     ("sample-size", "Sample size"),
+    ("sensitivity", "Sensitivity"),
     ("monte-carlo", "Monte Carlo error"),
     ("literature", "Literature"),
     ("provenance", "Provenance"),
@@ -76,14 +81,23 @@ SECTIONS = (
 def render(found: Folder) -> str:
     """The report of a read folder as one HTML document."""
     name = found.scenario.name if found.scenario else found.path.name
-    kind = "sweep" if found.sweep is not None else "run"
+    kind = (
+        "sweep"
+        if found.sweep is not None
+        else "run"
+        if found.power is not None
+        else "sensitivity screening"
+    )
     sections = [
+        committee_section(found),
         scenario_section(found),
         sources_section(found),
         design_section(found),
         results_section(found),
         figures_section(found),
+        sequential_section(found),
         sample_size_section(found),
+        sensitivity_section(found),
         monte_carlo_section(found),
         literature_section(found),
         provenance_section(found),

@@ -18,7 +18,7 @@ from mssim.outputs.report.html import (
     section,
     setting_text,
 )
-from mssim.outputs.report.sample_size import interval_text, percent
+from mssim.outputs.report.sample_size import headline_box
 from mssim.trial.estimands import EFFECT_MEASURES
 
 
@@ -49,7 +49,7 @@ def units_of(found: Folder, row: pd.Series) -> str:
 
 
 def summary_box(found: Folder) -> str:
-    """The box at the top: the contrast, power at the largest n, the sample-size answer."""
+    """The boxes at the top: the sample-size answer, then the contrast and the power."""
     results = found.results
     if results is None:
         return ""
@@ -81,14 +81,7 @@ def summary_box(found: Folder) -> str:
             f"<b>{int(largest.n_per_arm.iloc[0])}</b> per arm, power ranges from "
             f"<b>{largest.power.min():.0%}</b> to <b>{largest.power.max():.0%}</b>.</p>"
         )
-    if found.sample_size and found.sample_size.get("n_per_arm") is not None:
-        answer = found.sample_size
-        lines.append(
-            f"<p>Smallest n per arm for {esc(percent(answer['target']))} power: "
-            f"<b>{esc(answer['n_per_arm'])}</b> (Monte Carlo interval "
-            f"{esc(interval_text(answer))}).</p>"
-        )
-    return '<div class="box">' + "".join(lines) + "</div>"
+    return headline_box(found.sample_size) + '<div class="box">' + "".join(lines) + "</div>"
 
 
 def design_section(found: Folder) -> str:
@@ -175,7 +168,7 @@ def monte_carlo_section(found: Folder) -> str:
         + ". The MCSE of a power p from R trials is sqrt(p(1 - p)/R); it is largest near "
         "50%. Halving it takes four times the replicates.</p>"
     )
-    if found.sample_size:
+    if found.sample_size and found.sample_curve is not None:
         text += (
             "<p>The sample-size search used "
             f"{esc(found.sample_size['replicates'])} replicate trials per n near the answer.</p>"

@@ -9,11 +9,23 @@ registers its own the same way (see ``docs/extending.md``).
 from mssim.trial.analyses import (
     ancova,
     ancova_cluster,
+    bayesian,
     crossover,
     mann_whitney,
     mmrm,
+    n_of_1,
     responder,
     welch,
 )
 
-__all__ = ["ancova", "ancova_cluster", "crossover", "mann_whitney", "mmrm", "responder", "welch"]
+__all__ = [
+    "ancova",
+    "ancova_cluster",
+    "bayesian",
+    "crossover",
+    "mann_whitney",
+    "mmrm",
+    "n_of_1",
+    "responder",
+    "welch",
+]

@@ -36,6 +36,10 @@ class Analysis:
             :mod:`mssim.trial.analyses.hypothesis`).
         clustered: Its standard error allows for patients clustered by practitioner
             (else it assumes independent patients).
+        threshold: For a Bayesian decision rule, the posterior probability of benefit it
+            requires: its ``p_value`` is the posterior probability of no benefit, and it
+            decides for benefit when that is at most ``1 - threshold`` (in place of
+            alpha). None for a frequentist test.
     """
 
     name: str
@@ -47,6 +51,11 @@ class Analysis:
     monte_carlo: bool = True
     hypotheses: tuple[str, ...] = ("two_sided",)
     clustered: bool = False
+    threshold: float | None = None
+
+    def level(self, test_level: float) -> float:
+        """What a ``p_value`` is compared with: the test's level, or ``1 - threshold``."""
+        return test_level if self.threshold is None else 1.0 - self.threshold
 
     def fits(self, design: str) -> bool:
         """Whether this analysis fits a design's data (directly or as another design)."""

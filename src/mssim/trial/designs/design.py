@@ -33,6 +33,9 @@ class Design:
         endpoint_wording: Trial -> what the endpoint is, for the report.
         analysed_as: The design whose analyses fit this one's data (None: only
             analyses that name this design).
+        all_in_contrast: Every patient takes part in every contrast (an N-of-1
+            series: each sequence gives both arms), not only those allocated to its
+            two regimens.
     """
 
     name: str
@@ -51,3 +54,4 @@ class Design:
     describe: Callable[[Trial], str]
     endpoint_wording: Callable[[Trial], str]
     analysed_as: str | None = None
+    all_in_contrast: bool = False

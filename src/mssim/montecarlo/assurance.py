@@ -1,0 +1,335 @@
+"""Assurance: the probability of success averaged over priors on scenario fields.
+
+Each replicate draws its value of every prior field (``scenario.priors``,
+:mod:`mssim.config.priors`) from its own keyed stream (purpose ``assurance``,
+patient = the prior's position in the table), then is simulated and analysed
+exactly as a plain replicate of the scenario with those values. The draws are
+a pure function of (seed, replicate, prior), so results are bit-identical
+whatever the chunking, workers or resume.
+
+How replicates with different parameter values are simulated: within a chunk,
+replicates are grouped by their drawn values and each group runs the ordinary
+:func:`mssim.montecarlo.power.chunk_statistics` on the scenario with those
+values. Any numeric field therefore works (the engine, the design and the
+analyses read it as they always do), and a point-mass prior makes one group
+per chunk, the very call a plain run makes: assurance equals power bit for bit.
+With a continuous prior every group holds one replicate.
+
+Reported, per analysis, endpoint, contrast and n per arm:
+
+* ``assurance``: share of replicates rejecting (the rejection that power counts,
+  after the multiplicity strategy), with MCSE and Wilson interval;
+* the prior of the true effect (mean and SD over replicates of each replicate's
+  counterfactual true effect);
+* the prior predictive distribution of the estimate (mean, SD and quantiles);
+* power as a function of the true effect: replicates binned by their true
+  effect (equal-count bins), the share rejecting in each bin with its MCSE.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mssim.config.load import with_overrides
+from mssim.config.relevance import inert_reason
+from mssim.config.scenario import Scenario
+from mssim.errors import MssimError
+from mssim.montecarlo.analyses import check_analyses
+from mssim.montecarlo.parallel import Checkpoints, ChunkResult, chunk_ranges, run_chunks, run_key
+from mssim.montecarlo.power import KINDS, chunk_statistics, wilson
+from mssim.montecarlo.sweep import value_at
+from mssim.registry import ANALYSES, loaded_plugins
+
+#: Quantiles of the prior predictive distribution of the estimate.
+PREDICTIVE_QUANTILES = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
+#: Replicates per bin of the power-by-true-effect curve (at most 10 bins).
+CURVE_BIN_REPLICATES = 100
+
+
+@dataclass(frozen=True)
+class Assurance:
+    """The result of an assurance run.
+
+    Attributes:
+        table: One row per (analysis, endpoint, contrast, n_per_arm): assurance with
+            MCSE and Wilson interval, the prior of the true effect and the prior
+            predictive distribution of the estimate.
+        curve: Power by bin of the true effect, one row per bin and design point.
+        draws: The drawn prior values, one column per field, one row per replicate.
+        stats: Per-replicate statistics, as
+            :func:`mssim.montecarlo.power.chunk_statistics` returns them.
+    """
+
+    table: pd.DataFrame
+    curve: pd.DataFrame
+    draws: pd.DataFrame
+    stats: dict[str, np.ndarray]
+
+
+def check_priors(scenario: Scenario) -> None:
+    """Refuse priors on fields that are unknown, not real-valued, unused or out of range.
+
+    Each field is validated like ``--set``: the scenario must accept the ends of the
+    prior's support (a normal prior: mean +- 6 SD).
+
+    Raises:
+        MssimError: Naming the scenario, the dotted field, what is allowed and what
+            was given.
+    """
+    raw = scenario.model_dump(mode="python")
+    label = f"scenario {scenario.name!r}"
+    for field, prior in scenario.priors.items():
+        where = f'{label}: priors."{field}"'
+        if field.split(".")[0] in ("priors", "seed"):
+            raise MssimError(f"{where}: a prior cannot be put on {field.split('.')[0]}")
+        reason = inert_reason(scenario, field)
+        if reason:
+            raise MssimError(f"{where}: a prior on it would change nothing: {reason}")
+        value = value_at(raw, field)
+        if isinstance(value, bool) or not isinstance(value, float):
+            with_overrides(scenario, values={field: prior.centre()}, source=where)  # unknown field
+            shown = "a table" if isinstance(value, dict) else repr(value)
+            raise MssimError(
+                f"{where}: priors are allowed on real-valued fields only; this field holds {shown}"
+            )
+        for end, x in zip(("lower", "upper"), prior.support(), strict=True):
+            with_overrides(
+                scenario,
+                values={field: x},
+                source=f"{where} ({end} end {x:g} of the {prior.distribution} prior)",
+            )
+
+
+def centre_scenario(scenario: Scenario) -> Scenario:
+    """The scenario with every prior field at its prior's centre (the prior mean)."""
+    centres = {field: prior.centre() for field, prior in scenario.priors.items()}
+    return with_overrides(
+        scenario, values=centres, source=f"scenario {scenario.name!r} at the prior centre"
+    )
+
+
+def prior_draws(scenario: Scenario, replicates: np.ndarray) -> np.ndarray:
+    """Each replicate's values of the prior fields (keyed stream ``assurance``).
+
+    Returns:
+        Array (fields, R) in the order of ``scenario.priors``, field units.
+    """
+    from mssim.model import rng  # here, so a refused run never loads numba
+
+    z = rng.normals(scenario.seed, replicates, "assurance", (len(scenario.priors),))
+    return np.stack([p.from_normal(z[:, k]) for k, p in enumerate(scenario.priors.values())])
+
+
+class _AssuranceTask:
+    """A picklable task: one chunk, replicates grouped by their drawn values."""
+
+    def __init__(self, scenario: Scenario, n_values: list[int], methods: list[str]) -> None:
+        self.scenario = scenario
+        self.n_values = n_values
+        self.methods = methods
+
+    def __call__(self, replicates: np.ndarray) -> ChunkResult:
+        draws = prior_draws(self.scenario, replicates)
+        fields = list(self.scenario.priors)
+        groups: dict[tuple[float, ...], list[int]] = {}
+        for j in range(len(replicates)):
+            groups.setdefault(tuple(float(v) for v in draws[:, j]), []).append(j)
+        out: ChunkResult = {}
+        for values, positions in groups.items():
+            cell = with_overrides(
+                self.scenario,
+                values=dict(zip(fields, values, strict=True)),
+                source=f"replicate {int(replicates[positions[0]])} drawn from the priors",
+            )
+            part = chunk_statistics(cell, self.n_values, self.methods, replicates[positions])
+            if len(groups) == 1:
+                return {**part, "draws": draws}
+            for name, array in part.items():
+                out.setdefault(name, np.zeros((*array.shape[:-1], len(replicates))))
+                out[name][..., positions] = array
+        return {**out, "draws": draws}
+
+
+def run_assurance(
+    scenario: Scenario,
+    n_per_arm: list[int] | None = None,
+    replicates: int | None = None,
+    analyses: list[str] | None = None,
+    chunk_size: int | None = None,
+    n_jobs: int = 1,
+    backend: str = "processes",
+    out: Path | str | None = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+) -> Assurance:
+    """Assurance of every design point by Monte Carlo over the scenario's priors.
+
+    Args:
+        scenario: The scenario, with at least one prior.
+        n_per_arm: Design points; default ``power.n_per_arm``.
+        replicates: Replicate trials; default ``power.replicates``.
+        analyses: Analyses; default ``[trial.analysis]``.
+        chunk_size: Replicates per chunk; results do not depend on it.
+        n_jobs: Parallel workers.
+        backend: ``threads``, ``processes`` or ``dask``.
+        out: Folder for checkpoints (``out/chunks``), so the same call resumes.
+        scheduler: Dask scheduler address for ``backend="dask"``.
+        progress: Progress bar; None = only on a terminal.
+
+    Returns:
+        The assurance table, the power-by-true-effect curve and the draws.
+
+    Raises:
+        MssimError: For a scenario without priors, a bad prior field or analysis.
+    """
+    if not scenario.priors:
+        raise MssimError(f"scenario {scenario.name!r}: no [priors] table; assurance needs one")
+    check_priors(scenario)
+    n_values = sorted(set(n_per_arm or scenario.power.n_per_arm))
+    reps = replicates or scenario.power.replicates
+    methods = analyses or [scenario.trial.analysis]
+    check_analyses(centre_scenario(scenario), methods)
+    size = chunk_size or scenario.power.chunk_size
+    key = run_key(
+        {
+            "kind": "assurance",
+            "scenario": scenario.model_dump(mode="json"),
+            "n": n_values,
+            "replicates": reps,
+            "analyses": methods,
+            "chunk": size,
+            "plugins": loaded_plugins(),
+        }
+    )
+    parts = run_chunks(
+        _AssuranceTask(scenario, n_values, methods),
+        chunk_ranges(reps, size),
+        Checkpoints(None if out is None else Path(out), key),
+        n_jobs=n_jobs,
+        backend=backend,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    stats = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+    draws = pd.DataFrame(stats["draws"].T, columns=list(scenario.priors))
+    draws.insert(0, "replicate", np.arange(reps))
+    table, curve = summarize_assurance(scenario, n_values, methods, stats)
+    return Assurance(table, curve, draws, stats)
+
+
+def summarize_assurance(
+    scenario: Scenario, n_per_arm: list[int], analyses: list[str], stats: dict[str, np.ndarray]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The assurance table and the power-by-true-effect curve from per-replicate statistics.
+
+    Args:
+        scenario: The scenario (names of endpoints and contrasts).
+        n_per_arm: The design points.
+        analyses: The analyses.
+        stats: Output of :func:`mssim.montecarlo.power.chunk_statistics` over all replicates.
+
+    Returns:
+        ``(table, curve)``; see :class:`Assurance`.
+    """
+    endpoints = scenario.endpoints()
+    contrasts = [f"{a} - {b}" for a, b in scenario.contrasts()]
+    rows, bins = [], []
+    for m, method in enumerate(analyses):
+        kind = KINDS.index(ANALYSES.get(method).estimand)
+        for e, endpoint in enumerate(endpoints):
+            for c, contrast in enumerate(contrasts):
+                truth = stats["truth"][kind, e, c]
+                for i, n in enumerate(n_per_arm):
+                    reject = stats["reject"][m, i, e, c].astype(bool)
+                    estimate = stats["estimate"][m, i, e, c]
+                    head = {
+                        "analysis": method,
+                        "endpoint": endpoint,
+                        "contrast": contrast,
+                        "n_per_arm": n,
+                    }
+                    rows.append({**head, **_assurance_row(reject, estimate, truth)})
+                    bins += [{**head, **b} for b in power_by_true_effect(reject, truth)]
+    return pd.DataFrame(rows), pd.DataFrame(bins)
+
+
+def _assurance_row(reject: np.ndarray, estimate: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    r = len(reject)
+    k = int(reject.sum())
+    share = k / r
+    low, high = wilson(k, r)
+    finite = estimate[np.isfinite(estimate)]
+    quantiles = np.quantile(finite, PREDICTIVE_QUANTILES) if len(finite) else [math.nan] * 7
+    return {
+        "replicates": r,
+        "assurance": share,
+        "assurance_mcse": math.sqrt(share * (1 - share) / r),
+        "assurance_ci_low": low,
+        "assurance_ci_high": high,
+        "true_effect_mean": float(truth.mean()),
+        "true_effect_sd": float(truth.std(ddof=1)) if r > 1 else math.nan,
+        "estimate_mean": float(finite.mean()) if len(finite) else math.nan,
+        "estimate_sd": float(finite.std(ddof=1)) if len(finite) > 1 else math.nan,
+        **{
+            f"estimate_q{100 * q:g}": float(v)
+            for q, v in zip(PREDICTIVE_QUANTILES, quantiles, strict=True)
+        },
+        "failed": int(r - len(finite)),
+    }
+
+
+def power_by_true_effect(reject: np.ndarray, truth: np.ndarray) -> list[dict[str, float]]:
+    """Share rejecting in equal-count bins of the replicates' true effects.
+
+    Args:
+        reject: Per-replicate rejections (R,).
+        truth: Per-replicate true effects (R,), estimand units.
+
+    Returns:
+        One dict per bin (at most 10, :data:`CURVE_BIN_REPLICATES` replicates or more
+        each): its range and mean true effect, replicates, power and its MCSE.
+    """
+    order = np.argsort(truth, kind="stable")
+    n_bins = int(np.clip(len(truth) // CURVE_BIN_REPLICATES, 1, 10))
+    out = []
+    for b, members in enumerate(np.array_split(order, n_bins)):
+        share = float(reject[members].mean())
+        out.append(
+            {
+                "bin": b,
+                "true_effect_low": float(truth[members].min()),
+                "true_effect_high": float(truth[members].max()),
+                "true_effect": float(truth[members].mean()),
+                "replicates": len(members),
+                "power": share,
+                "power_mcse": math.sqrt(share * (1 - share) / len(members)),
+            }
+        )
+    return out
+
+
+def next_to_power(table: pd.DataFrame, power: pd.DataFrame) -> pd.DataFrame:
+    """The assurance table with power at the prior's centre beside it.
+
+    Args:
+        table: Assurance table.
+        power: :func:`mssim.montecarlo.power.estimate` of :func:`centre_scenario`,
+            same analyses and design points.
+
+    Returns:
+        ``table`` with ``power_at_centre``, its MCSE and Wilson interval.
+    """
+    keys = ["analysis", "endpoint", "contrast", "n_per_arm"]
+    shown = {
+        "power": "power_at_centre",
+        "power_mcse": "power_at_centre_mcse",
+        "power_ci_low": "power_at_centre_ci_low",
+        "power_ci_high": "power_at_centre_ci_high",
+    }
+    centre = power[keys + list(shown)].rename(columns=shown)
+    return table.merge(centre, on=keys, how="left", validate="one_to_one")

@@ -1,0 +1,1 @@
+"""Group-sequential designs: calendar-time accrual, looks, spending and boundaries."""

@@ -1,0 +1,111 @@
+"""Bayesian decision rule in the analysis registry (issue 17, part 2)."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from mssim.config.load import load_scenario
+from mssim.montecarlo.power import estimate
+from mssim.registry import ANALYSES
+from mssim.trial.analyses.ancova import ancova
+from mssim.trial.analyses.bayesian import (
+    ALTERNATIVE_SD,
+    THRESHOLD,
+    NormalPrior,
+    normal_posterior,
+    posterior_rule,
+)
+
+
+def normal_trials(r: int, n: int, effect: float, seed: int, sigma: float = 1.0):
+    """R trials of n per arm: baseline N(0, 1), outcome 0.5 baseline + effect arm + N(0, sigma)."""
+    g = np.random.default_rng(seed)
+    baseline = g.standard_normal((r, 2 * n))
+    arm = np.zeros((r, 2 * n), dtype=bool)
+    arm[:, :n] = True
+    outcome = 0.5 * baseline + effect * arm + sigma * g.standard_normal((r, 2 * n))
+    return outcome, baseline, arm, np.ones((r, 2 * n), dtype=bool)
+
+
+def test_conjugate_posterior_matches_numerical_integration():
+    est, se, m0, s0 = -0.4, 0.2, 0.1, 0.3
+    mean, sd = normal_posterior(np.array([est]), np.array([se]), m0, s0)
+
+    def density(t):
+        return stats.norm.pdf(est, t, se) * stats.norm.pdf(t, m0, s0)
+
+    z = integrate.quad(density, -5, 5)[0]
+    m = integrate.quad(lambda t: t * density(t), -5, 5)[0] / z
+    v = integrate.quad(lambda t: (t - m) ** 2 * density(t), -5, 5)[0] / z
+    np.testing.assert_allclose([mean[0], sd[0]], [m, math.sqrt(v)], rtol=1e-9)
+
+
+def test_flat_prior_equals_the_z_test():
+    """A flat prior, delta 0 and threshold 1 - alpha/2: the two-sided z-test's benefit rejections."""
+    outcome, baseline, arm, observed = normal_trials(3000, 25, -0.6, seed=1)
+    fit = ancova(outcome, baseline, arm, observed)
+    rule = posterior_rule(outcome, baseline, arm, observed, NormalPrior.flat(), 0.0, 0.05)
+    np.testing.assert_array_equal(rule.estimate, fit.estimate)
+    np.testing.assert_array_equal(rule.se, fit.se)
+    z_test = (2 * stats.norm.sf(np.abs(fit.estimate / fit.se)) <= 0.05) & (fit.estimate < 0)
+    decided = rule.p_value <= 1 - 0.975
+    np.testing.assert_array_equal(decided, z_test)
+    assert 0.3 < decided.mean() < 0.9  # the comparison is not vacuous
+
+
+def closed_form(theta: float, se: float, prior: NormalPrior, delta: float, c: float) -> float:
+    """P(decide for benefit) when estimate ~ N(theta, se^2), known se, baseline SD 1.
+
+    Decide when Phi((mu + delta) / tau) <= 1 - c, i.e. mu <= -delta - tau z_c; mu is
+    increasing in the estimate, so the rule is estimate <= k with
+    k = ((-delta - tau z_c)(1/se^2 + 1/s0^2) - m0/s0^2) se^2.
+    """
+    data, prior_precision = 1 / se**2, 1 / prior.sd**2
+    tau = 1 / math.sqrt(data + prior_precision)
+    k = (
+        (-delta - tau * stats.norm.ppf(c)) * (data + prior_precision) - prior.mean * prior_precision
+    ) / data
+    return float(stats.norm.cdf((k - theta) / se))
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [
+        NormalPrior.flat(),
+        NormalPrior.sceptical(ALTERNATIVE_SD),
+        NormalPrior.enthusiastic(ALTERNATIVE_SD),
+    ],
+    ids=["flat", "sceptical", "enthusiastic"],
+)
+@pytest.mark.parametrize("theta", [0.0, -0.15])
+@pytest.mark.parametrize("delta", [0.0, 0.05])
+def test_type_i_error_and_power_match_the_closed_form(prior, theta, delta):
+    """Normal endpoint, 400 per arm, 4000 trials: within 3.5 MCSE of the closed form.
+
+    The ANCOVA SE of n per arm with residual SD 1 is sqrt(2 / n) (its estimate's spread
+    adds about 1/(2n - 4), 0.1%, here); the baseline SD is 1.
+    """
+    n, r = 400, 4000
+    outcome, baseline, arm, observed = normal_trials(r, n, theta, seed=7)
+    rule = posterior_rule(outcome, baseline, arm, observed, prior, delta, 0.05)
+    simulated = float((rule.p_value <= 1 - THRESHOLD).mean())
+    expected = closed_form(theta, math.sqrt(2 / n), prior, delta, THRESHOLD)
+    mcse = math.sqrt(expected * (1 - expected) / r)
+    assert abs(simulated - expected) < 3.5 * mcse, (simulated, expected, mcse)
+
+
+def test_operating_characteristics_appear_like_any_other_analysis():
+    s = load_scenario(None, ["power.n_per_arm=[20]"])
+    names = ["ancova", "bayes_flat", "bayes_sceptical", "bayes_enthusiastic"]
+    frame = estimate(s, replicates=40, analyses=names, progress=False).set_index("analysis")
+    assert set(ANALYSES.names()) >= set(names)
+    assert np.isnan(frame.loc["ancova", "mean_posterior_probability"])
+    for name in names[1:]:
+        row = frame.loc[name]
+        assert row.decision_threshold == THRESHOLD
+        assert 0 < row.mean_posterior_probability < 1
+        assert 0 <= row.power <= 1 and row.replicates == 40
+    # shrinkage: a sceptical prior decides less often than an enthusiastic one
+    assert frame.loc["bayes_sceptical", "power"] <= frame.loc["bayes_enthusiastic", "power"]
