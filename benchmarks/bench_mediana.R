@@ -5,8 +5,9 @@
 # peer. benchmarks/run.py calls it and compares its time with mssim's.
 #
 # Usage: Rscript benchmarks/bench_mediana.R N_SIMS N_PER_ARM SEED
-# Prints one JSON line: seconds inside CSE() (R start-up and library loading
-# excluded), the estimated power and the Mediana version.
+# Prints one JSON line: wall seconds and CPU seconds (user + system of this
+# process) inside CSE() (R start-up and library loading excluded), the
+# estimated power and the Mediana version.
 suppressPackageStartupMessages(library(Mediana))
 args <- commandArgs(trailingOnly = TRUE)
 n.sims <- as.integer(args[1])
@@ -24,5 +25,6 @@ evaluation.model <- EvaluationModel() +
             labels = c("Acupuncture vs sham"), par = parameters(alpha = 0.025))
 sim <- SimParameters(n.sims = n.sims, proc.load = 1, seed = seed)
 elapsed <- system.time(res <- CSE(data.model, analysis.model, evaluation.model, sim))
-cat(sprintf('{"seconds": %.4f, "power": %.4f, "version": "%s"}\n', elapsed[["elapsed"]],
+cat(sprintf('{"seconds": %.4f, "cpu_seconds": %.4f, "power": %.4f, "version": "%s"}\n',
+            elapsed[["elapsed"]], elapsed[["user.self"]] + elapsed[["sys.self"]],
             res$simulation.results$result[1], as.character(packageVersion("Mediana"))))

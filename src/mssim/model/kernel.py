@@ -323,6 +323,7 @@ def drive(
         direct_i[:] = direct[ro, i]
         acute, residual = rel[row, 0], rel[row, 1]
         st = (stream[row, 0], stream[row, 1], stream[row, 2], stream[row, 3])
+        drawn_slot, u0, u1, u2 = -1, 0.0, 0.0, 0.0  # the last session slot's uniforms
         for day in range(day_from, last + 1):
             di = day - first_day
             # noise, then treat -> mediators
@@ -381,10 +382,12 @@ def drive(
                         slot = slot_of[g, c, di]
                         attended = False
                         if slot >= 0 and present:
-                            bs = open_stream(key, rep, BEHAVIOUR, i, slot + 1)
-                            u0, bs = uniform(bs)
-                            u1, bs = uniform(bs)
-                            u2, bs = uniform(bs)
+                            if slot != drawn_slot:  # a slot's draws are the same in every regimen
+                                bs = open_stream(key, rep, BEHAVIOUR, i, slot + 1)
+                                u0, bs = uniform(bs)
+                                u1, bs = uniform(bs)
+                                u2, bs = uniform(bs)
+                                drawn_slot = slot
                             attended = u0 < adherence[arm]
                             if attended:
                                 sess_i[g] += 1
