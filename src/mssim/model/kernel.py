@@ -160,6 +160,7 @@ def drive(
     direct_i = np.zeros(direct.shape[2:])
     n = o_edss.shape[1]
     fixed_row = row
+    stepping = row < 0  # the Mesa view reads every day's latent severity
 
     for u in range(u_lo, u_hi):
         ro, i = u // n, u % n
@@ -347,16 +348,17 @@ def drive(
                     acute += rsr[k] * (1.0 - rrr[k])
                     residual += rsr[k] * rrr[k]
             relapse = acute + residual
-            for s in range(n_sym):
-                common[s] = level[s] + dr[s] + fr[s] + relapse * jump[s]
-            for g in range(n_reg):
+            if stepping or keep_daily or recalled[di] or (day >= 1 and mechanism == MNAR):
                 for s in range(n_sym):
-                    y = common[s] - extra[di, g, s]
-                    for m in range(n_med):
-                        y += loadings[s, m] * medr[g, m]
-                    for c in range(n_courses[g]):
-                        y -= doser[g, c] * direct_i[g, c, s]
-                    latr[g, s] = presence[s] * y
+                    common[s] = level[s] + dr[s] + fr[s] + relapse * jump[s]
+                for g in range(n_reg):
+                    for s in range(n_sym):
+                        y = common[s] - extra[di, g, s]
+                        for m in range(n_med):
+                            y += loadings[s, m] * medr[g, m]
+                        for c in range(n_courses[g]):
+                            y -= doser[g, c] * direct_i[g, c, s]
+                        latr[g, s] = presence[s] * y
             # behaviour: dropout, then today's sessions
             if day >= 1:
                 for g in range(n_reg):
