@@ -323,6 +323,10 @@ def drive(
             level[s], presence[s] = o_level[ro, i, s], o_presence[ro, i, s]
         direct_i[:] = direct[ro, i]
         acute, residual = rel[row, 0], rel[row, 1]
+        next_onset = 0  # the first relapse slot not yet begun
+        while next_onset < n_slots and onset_i[next_onset] < day_from:
+            next_onset += 1
+        quit_at = threshold[row]
         st = (stream[row, 0], stream[row, 1], stream[row, 2], stream[row, 3])
         drawn_slot, u0, u1, u2 = -1, 0.0, 0.0, 0.0  # the last session slot's uniforms
         for day in range(day_from, last + 1):
@@ -343,10 +347,10 @@ def drive(
             # symptoms, relapses, latent severity under each regimen
             _symptom_day(zr, fr, dr, chol, phi, isd, rho, dsd, pts, stf)
             acute *= retain
-            for k in range(n_slots):
-                if onset_i[k] == day:
-                    acute += rsr[k] * (1.0 - rrr[k])
-                    residual += rsr[k] * rrr[k]
+            while next_onset < n_slots and onset_i[next_onset] == day:  # onsets ascend
+                acute += rsr[next_onset] * (1.0 - rrr[next_onset])
+                residual += rsr[next_onset] * rrr[next_onset]
+                next_onset += 1
             relapse = acute + residual
             if stepping or keep_daily or recalled[di] or (day >= 1 and mechanism == MNAR):
                 for s in range(n_sym):
@@ -373,7 +377,7 @@ def drive(
                         hazard = hazard0 * math.exp(strength * worse)
                     if present:
                         hazr[g] += hazard
-                        if hazr[g] >= threshold[row]:
+                        if hazr[g] >= quit_at:
                             leave = True
                     if leave:
                         drop_i[g] = day
