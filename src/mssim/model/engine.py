@@ -26,6 +26,7 @@ random number is a pure function of its key (:mod:`mssim.model.rng`).
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 
 import numpy as np
 
@@ -34,13 +35,15 @@ from mssim.model import kernel, rng
 from mssim.model.behaviour import adverse_event_types, per_session_risk
 from mssim.model.dropout import dropout_hazard
 from mssim.model.interventions import Regimen, draw_responses, drug_effect, regimens
-from mssim.model.kernel_io import SYMPTOM_FIELDS, Outputs, Params, new_scratch
+from mssim.model.kernel_io import Outputs, Params, new_scratch
 from mssim.model.outcomes import NEVER, DailyPaths, Outcomes
 from mssim.model.population import EDSS_SHIFT, MS_TYPES, Cohort, run_in_days
 from mssim.model.symptoms import SymptomModel, diary
 from mssim.registry import DESIGNS
 
 RELAPSE_SEVERITY_SD = 0.5  # (A) log-SD of a relapse's size relative to the jump
+#: Kernel parameters taken as they are from the symptom model (same names in both).
+SYMPTOM_FIELDS = tuple(f.name for f in fields(SymptomModel) if f.name in Params._fields)
 
 
 class _Setup:

@@ -11,14 +11,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-# Parameters taken as they are from :class:`mssim.model.symptoms.SymptomModel`.
-SYMPTOM_FIELDS = (
-    "mean", "between_chol", "prevalence", "phi", "innovation_sd", "day_chol",
-    "sleep_to_fatigue", "pain_to_sleep", "stationary_chol", "drift_rho",
-    "drift_innovation_sd", "drift_sd", "relapse_jump", "mediator_persistence", "loadings",
-    "mediator_response",
-)  # fmt: skip
-
 
 class Params(NamedTuple):
     """Everything the kernel reads, as arrays and scalars (built by the engine).
@@ -28,7 +20,7 @@ class Params(NamedTuple):
     """
 
     key: np.ndarray  # uint64 (2,)
-    # symptoms
+    # symptoms: the fields of SymptomModel of the same name, taken as they are
     mean: np.ndarray
     between_chol: np.ndarray
     prevalence: np.ndarray
