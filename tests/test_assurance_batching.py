@@ -93,7 +93,7 @@ def _nudged(scenario, field: str, value: float):
 @pytest.mark.parametrize(
     ("path", "sets"),
     [
-        ("scenarios/default.toml", ["trial.stratify_by=\"severity\""]),
+        ("scenarios/default.toml", ['trial.stratify_by="severity"']),
         ("scenarios/three_arm.toml", []),
         ("scenarios/crossover.toml", []),
         ("scenarios/n_of_1.toml", []),
