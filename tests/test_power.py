@@ -90,6 +90,11 @@ def test_selfcheck_null_matches_the_shipped_file():
     assert shipped.model_dump(exclude=skip) == built.model_dump(exclude=skip)
 
 
+#: Replicates of the interrupted run, one per chunk: enough chunks that the run
+#: cannot finish between two polls of ``wait_for_chunks`` (a chunk takes milliseconds).
+RUN_CHUNKS = 60
+
+
 def run_cli(out, *extra):
     cmd = [
         sys.executable,
@@ -97,9 +102,9 @@ def run_cli(out, *extra):
         "mssim.commands.cli",
         "run",
         "--replicates",
-        "60",
+        str(RUN_CHUNKS),
         "--chunk-size",
-        "5",
+        "1",
         "--out",
         str(out),
         "--set",
@@ -127,7 +132,7 @@ def test_interrupted_run_resumes_to_the_same_results(tmp_path, how):
     proc.send_signal(how)
     status = proc.wait()
     kept = len(list((out / "chunks").glob("chunk-*.npz")))
-    assert 3 <= kept < 12 and not (out / "power.csv").exists()
+    assert 3 <= kept < RUN_CHUNKS and not (out / "power.csv").exists()
     if how == signal.SIGINT:
         assert status == 130 and "resume" in proc.stderr.read().decode()
     assert not list((out / "chunks").glob(".*tmp*")) or how == signal.SIGKILL
