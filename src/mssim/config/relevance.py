@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from mssim.config.bayesian import inert_bayesian
 from mssim.config.scenario import Scenario
+from mssim.registry import ANALYSES
 
 
 def inert_reason(scenario: Scenario, field: str) -> str | None:
@@ -48,6 +50,9 @@ def inert_reason(scenario: Scenario, field: str) -> str | None:
         return f"{field} is used by the group_sequential design only"
     if field == "trial.block_size" and scenario.trial.randomization == "simple":
         return "trial.block_size is not used by simple randomization"
+    configurable = ANALYSES.get(scenario.trial.analysis).configure is not None
+    if field.startswith("trial.bayesian") and not configurable:
+        return inert_bayesian(scenario.trial.analysis)
     if head == "arms" and len(rest) >= 2 and rest[1] == "targets" and scenario.mechanism.enabled:
         return "with mechanism.enabled, needling acts through the mediators, not the targets"
     return None

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from mssim.config.arms import Arm, default_arms
+from mssim.config.bayesian import BayesianRule, inert_bayesian
 from mssim.config.population import Population, RelapseProcess, Screening
 from mssim.config.priors import Prior
 from mssim.config.strict import Strict
@@ -230,6 +231,8 @@ def _check_cross_fields(s: Scenario) -> None:
     problem = analysis.misfit(s.trial.design, s.trial.estimand, s.trial)
     if problem:
         fail("trial.analysis", problem)
+    if s.trial.bayesian != BayesianRule() and analysis.configure is None:
+        fail("trial.bayesian", inert_bayesian(s.trial.analysis))
     instruments = {getattr(s.symptoms, e).instrument for e in s.endpoints() if e in active}
     if s.trial.margin and s.trial.margin_units == "points" and len(instruments) > 1:
         fail(

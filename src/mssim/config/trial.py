@@ -8,6 +8,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
+from mssim.config.bayesian import BayesianRule
 from mssim.config.strict import Loading, NonNegative, Probability, Strict, Weeks
 from mssim.registry import ANALYSES, DESIGNS, ENDPOINTS
 
@@ -266,6 +267,10 @@ class Trial(Strict):
     accrual: Accrual = Field(default_factory=Accrual)
     sequential: Sequential = Field(
         default_factory=Sequential, description="Looks of the group_sequential design."
+    )
+    bayesian: BayesianRule = Field(
+        default_factory=BayesianRule,
+        description="Prior, delta and threshold of the Bayesian decision rule 'bayes'.",
     )
 
     @field_validator("design")
