@@ -9,6 +9,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field, field_validator, model_validator
 
 from mssim.config.bayesian import BayesianRule
+from mssim.config.n_of_1 import NOf1Scoring
 from mssim.config.strict import Loading, NonNegative, Probability, Strict, Weeks
 from mssim.registry import ANALYSES, DESIGNS, ENDPOINTS
 
@@ -271,6 +272,10 @@ class Trial(Strict):
     bayesian: BayesianRule = Field(
         default_factory=BayesianRule,
         description="Prior, delta and threshold of the Bayesian decision rule 'bayes'.",
+    )
+    n_of_1: NOf1Scoring = Field(
+        default_factory=NOf1Scoring,
+        description="How each period of an N-of-1 series is scored (n_of_1 designs only).",
     )
 
     @field_validator("design")

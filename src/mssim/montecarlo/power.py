@@ -39,6 +39,7 @@ from mssim.registry import DESIGNS, loaded_plugins
 from mssim.trial.analyses.analysis import analyse, for_trial
 from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
 from mssim.trial.data import trial_data
+from mssim.trial.diary import scores_diary
 from mssim.trial.estimands import EFFECT_MEASURES, true_effects
 from mssim.trial.multiplicity import adjust_pvalues, scenario_graph
 from mssim.trial.randomization import contrast_regimens, randomize, total_patients
@@ -69,7 +70,8 @@ def chunk_statistics(
 
     endpoints = scenario.endpoints()
     pairs = contrast_regimens(scenario)
-    outcomes = simulate(scenario, replicates, total_patients(scenario, max(n_per_arm)))
+    n_patients = total_patients(scenario, max(n_per_arm))
+    outcomes = simulate(scenario, replicates, n_patients, keep_daily=scores_diary(scenario))
     allocation = randomize(scenario, outcomes)
     shape = (len(analyses), len(n_per_arm), len(endpoints), len(pairs), len(replicates))
     out = {f: np.zeros(shape) for f in FIELDS}

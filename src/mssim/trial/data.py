@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mssim.config.scenario import Scenario
-from mssim.registry import DESIGNS, ENDPOINTS
+from mssim.registry import DESIGNS, ENDPOINTS, INSTRUMENTS
+from mssim.trial.diary import observed_scores, scores_diary
 from mssim.trial.estimands import relapsed_by
 from mssim.trial.grid import GRID_TOL, grid_steps, on_grid, summary_grid
 from mssim.trial.missing import bocf, locf
@@ -82,11 +83,16 @@ def trial_data(
     def allocated(a: np.ndarray) -> np.ndarray:
         return np.take_along_axis(a[:, :n], pick, axis=2)[:, :, 0]
 
-    scores = np.stack(
-        [allocated(outcomes.scores[..., v, k]) for v in range(len(outcomes.visit_days))], axis=-1
-    )
     dropout = allocated(outcomes.dropout_day)
-    seen = outcomes.visit_days[None, None, :] < dropout[..., None]
+    diary = scores_diary(sc)
+    if diary:
+        scores, seen = observed_scores(sc, outcomes, allocation[:, :n], endpoint)
+    else:
+        scores = np.stack(
+            [allocated(outcomes.scores[..., v, k]) for v in range(len(outcomes.visit_days))],
+            axis=-1,
+        )
+        seen = outcomes.visit_days[None, None, :] < dropout[..., None]
     if trial.estimand == "hypothetical":
         onsets = outcomes.relapse_onsets[:, :n]
         first = np.where(onsets >= 1, onsets, np.iinfo(np.int64).max).min(axis=-1)
@@ -116,16 +122,22 @@ def trial_data(
             step,
         )
 
-    origin, resolution = grid(0)
-    baseline = on_grid(scores[..., 0], low, step)
-    outcome = on_grid(outcome, origin, resolution)
-    period2 = on_grid(period2, *grid(1))
-    # outcome - baseline lies on the grid from origin - low in steps of the resolution
-    # (the outcome's resolution divides the instrument's step)
-    change_steps = grid_steps(outcome - baseline, origin - low, resolution)
-    change = (origin - low) + change_steps * resolution
-    # change <= -mcid, counted in whole grid steps so that a change of exactly -mcid counts
-    responded = change_steps <= np.floor((-symptom.mcid - (origin - low)) / resolution + GRID_TOL)
+    if diary:  # means of diary days: on no grid; a responder improves by the NRS's MCID
+        baseline = scores[..., 0]
+        change = outcome - baseline
+        responded = change <= -INSTRUMENTS.get("nrs").mcid
+    else:
+        origin, resolution = grid(0)
+        baseline = on_grid(scores[..., 0], low, step)
+        outcome = on_grid(outcome, origin, resolution)
+        period2 = on_grid(period2, *grid(1))
+        # outcome - baseline lies on the grid from origin - low in steps of the resolution
+        # (the outcome's resolution divides the instrument's step)
+        change_steps = grid_steps(outcome - baseline, origin - low, resolution)
+        change = (origin - low) + change_steps * resolution
+        # change <= -mcid, counted in whole grid steps so that a change of exactly -mcid counts
+        mcid_steps = np.floor((-symptom.mcid - (origin - low)) / resolution + GRID_TOL)
+        responded = change_steps <= mcid_steps
     if trial.estimand == "composite":
         responded &= ~relapsed_by(outcomes, primary)[:, :n]
     return TrialData(
