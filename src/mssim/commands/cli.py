@@ -143,6 +143,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         args.engine,
         args.max_memory,
         args.max_hours,
+        args.replicate,
     )
     print(f"wrote one simulated trial to {out}/")
     return 0
@@ -341,6 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=non_negative, default=None, help="root seed (default: scenario seed)"
     )
     p.add_argument("--out", default="results/simulate", help="output folder")
+    p.add_argument(
+        "--replicate",
+        type=non_negative,
+        default=0,
+        help="replicate index (its random streams; with [priors], its draws: the trial "
+        "that replicate of the assurance run simulated)",
+    )
     p.add_argument(
         "--analysis",
         default=None,
