@@ -10,14 +10,16 @@ import pytest
 from mssim.config.load import load_scenario
 from mssim.config.relevance import inert_reason
 from mssim.errors import MssimError
-from mssim.model.engine import simulate
+from mssim.model.engine import one_trial, simulate
 from mssim.montecarlo.calibration import NULL_EFFECT
 from mssim.montecarlo.n_of_1 import power_by_patients_and_cycles
 from mssim.montecarlo.power import estimate
+from mssim.registry import INSTRUMENTS
 from mssim.trial.analyses.n_of_1 import fit_mixed, long_frame, mixed, paired
+from mssim.trial.analyses.n_of_1_patients import series_patients
 from mssim.trial.data import trial_data
 from mssim.trial.estimands import true_effects
-from mssim.trial.randomization import randomize, total_patients
+from mssim.trial.randomization import randomize, randomized, total_patients
 
 SCENARIO = Path(__file__).parent.parent / "scenarios" / "n_of_1.toml"
 DIARY = 'trial.n_of_1.period_score="diary"'
@@ -124,3 +126,17 @@ def test_wash_in_is_inert_without_the_diary():
     s = load_scenario(SCENARIO, [])
     assert "period_score = 'diary'" in inert_reason(s, "trial.n_of_1.wash_in_days")
     assert inert_reason(load_scenario(SCENARIO, [DIARY]), "trial.n_of_1.wash_in_days") is None
+
+
+def test_per_patient_responders_on_the_diary_use_the_nrs_mcid():
+    """Diary means are NRS points: a responder improves by the NRS's MCID, not the FSS's."""
+    s = load_scenario(SCENARIO, ["arms.acupuncture.specific_effect=3.0", DIARY])
+    n = total_patients(s, 4)
+    series = series_patients(randomized(s, one_trial(s, n)))
+    nrs = INSTRUMENTS.get("nrs").mcid
+    assert nrs != s.symptoms.fatigue.mcid
+    np.testing.assert_array_equal(series.true_responder, series.true_effect <= -nrs)
+    assert series.true_responder.any() and not series.true_responder.all()
+    np.testing.assert_array_equal(
+        series.paired_correct, (series.paired_estimate <= -nrs) == series.true_responder
+    )

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mssim.config.scenario import Scenario
-from mssim.registry import DESIGNS, ENDPOINTS, INSTRUMENTS
-from mssim.trial.diary import observed_scores, scores_diary
+from mssim.registry import DESIGNS, ENDPOINTS
+from mssim.trial.diary import endpoint_mcid, observed_scores, scores_diary
 from mssim.trial.estimands import relapsed_by
 from mssim.trial.grid import GRID_TOL, grid_steps, on_grid, summary_grid
 from mssim.trial.missing import bocf, locf
@@ -125,7 +125,7 @@ def trial_data(
     if diary:  # means of diary days: on no grid; a responder improves by the NRS's MCID
         baseline = scores[..., 0]
         change = outcome - baseline
-        responded = change <= -INSTRUMENTS.get("nrs").mcid
+        responded = change <= -endpoint_mcid(sc, endpoint)
     else:
         origin, resolution = grid(0)
         baseline = on_grid(scores[..., 0], low, step)

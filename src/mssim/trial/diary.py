@@ -20,7 +20,8 @@ often needs fewer patients than one instrument score per period.
 A period counts as observed when at least one of its diary days is (the diary
 stops when the patient drops out). The true effect is the contrast of the
 first period's mean *latent* severity (the diary before its noise and
-rounding) under each sequence, over every enrolled patient.
+rounding) under each sequence, over every enrolled patient. A responder
+improves by at least the NRS's MCID (:func:`endpoint_mcid`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 
 from mssim.config.n_of_1 import is_n_of_1
 from mssim.config.scenario import Scenario
-from mssim.registry import DESIGNS
+from mssim.registry import DESIGNS, INSTRUMENTS
 
 if TYPE_CHECKING:  # the engine (numba) is not imported to validate a scenario
     from mssim.model.outcomes import DailyPaths, Outcomes
@@ -41,6 +42,13 @@ def scores_diary(scenario: Scenario) -> bool:
     """Whether the scenario scores the periods of an N-of-1 series by the daily diary."""
     trial = scenario.trial
     return is_n_of_1(trial.design) and trial.n_of_1.period_score == "diary"
+
+
+def endpoint_mcid(scenario: Scenario, endpoint: str) -> float:
+    """MCID of the score analysed (points): the diary's 0-10 NRS, or the endpoint's instrument."""
+    if scores_diary(scenario):
+        return INSTRUMENTS.get("nrs").mcid
+    return getattr(scenario.symptoms, endpoint).mcid
 
 
 def windows(scenario: Scenario, days: np.ndarray) -> np.ndarray:
