@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mssim.config import sizes
 from mssim.config.load import load_scenario
 from mssim.config.relevance import inert_reason
 from mssim.errors import MssimError
@@ -139,4 +140,19 @@ def test_per_patient_responders_on_the_diary_use_the_nrs_mcid():
     assert series.true_responder.any() and not series.true_responder.all()
     np.testing.assert_array_equal(
         series.paired_correct, (series.paired_estimate <= -nrs) == series.true_responder
+    )
+
+
+def test_the_memory_preflight_counts_every_sequence_and_the_daily_paths():
+    instrument = load_scenario(SCENARIO, [])
+    diary = load_scenario(SCENARIO, [DIARY])
+    two = load_scenario(SCENARIO, ['trial.design="n_of_1_2"'])
+    # the engine simulates every patient under all 2**k sequences
+    assert sizes.patient_bytes(instrument) > sizes.patient_bytes(two)
+    plain = sizes.monte_carlo(instrument, 1000, [6], budget=2**40)
+    daily = sizes.monte_carlo(diary, 1000, [6], budget=2**40)
+    assert daily.memory > plain.memory
+    per_replicate = total_patients(diary, 6) * sizes.patient_bytes(diary, keep_daily=True)
+    assert daily.memory - plain.memory == daily.chunk_size * (
+        per_replicate - total_patients(diary, 6) * sizes.patient_bytes(diary)
     )

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -39,6 +39,11 @@ DESIGN_PREFIX = "n_of_1_"
 def is_n_of_1(design: str) -> bool:
     """Whether a design name is a series of N-of-1 trials."""
     return design.startswith(DESIGN_PREFIX)
+
+
+def scores_diary(trial: Any) -> bool:
+    """Whether a ``trial`` table scores the periods of an N-of-1 series by the daily diary."""
+    return is_n_of_1(trial.design) and trial.n_of_1.period_score == "diary"
 
 
 def inert_n_of_1(design: str) -> str:

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from mssim.config.load import with_overrides
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
 from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
@@ -39,7 +40,6 @@ from mssim.registry import DESIGNS, loaded_plugins
 from mssim.trial.analyses.analysis import analyse, for_trial
 from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
 from mssim.trial.data import trial_data
-from mssim.trial.diary import scores_diary
 from mssim.trial.estimands import EFFECT_MEASURES, true_effects
 from mssim.trial.multiplicity import adjust_pvalues, scenario_graph
 from mssim.trial.randomization import contrast_regimens, randomize, total_patients
@@ -71,7 +71,7 @@ def chunk_statistics(
     endpoints = scenario.endpoints()
     pairs = contrast_regimens(scenario)
     n_patients = total_patients(scenario, max(n_per_arm))
-    outcomes = simulate(scenario, replicates, n_patients, keep_daily=scores_diary(scenario))
+    outcomes = simulate(scenario, replicates, n_patients, keep_daily=scores_diary(scenario.trial))
     allocation = randomize(scenario, outcomes)
     shape = (len(analyses), len(n_per_arm), len(endpoints), len(pairs), len(replicates))
     out = {f: np.zeros(shape) for f in FIELDS}

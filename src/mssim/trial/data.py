@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
 from mssim.registry import DESIGNS, ENDPOINTS
-from mssim.trial.diary import endpoint_mcid, observed_scores, scores_diary
+from mssim.trial.diary import endpoint_mcid, observed_scores
 from mssim.trial.estimands import relapsed_by
 from mssim.trial.grid import GRID_TOL, grid_steps, on_grid, summary_grid
 from mssim.trial.missing import bocf, locf
@@ -84,7 +85,7 @@ def trial_data(
         return np.take_along_axis(a[:, :n], pick, axis=2)[:, :, 0]
 
     dropout = allocated(outcomes.dropout_day)
-    diary = scores_diary(sc)
+    diary = scores_diary(trial)
     if diary:
         scores, seen = observed_scores(sc, outcomes, allocation[:, :n], endpoint)
     else:

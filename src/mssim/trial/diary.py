@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mssim.config.n_of_1 import is_n_of_1
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
 from mssim.registry import DESIGNS, INSTRUMENTS
 
@@ -38,15 +38,9 @@ if TYPE_CHECKING:  # the engine (numba) is not imported to validate a scenario
     from mssim.model.outcomes import DailyPaths, Outcomes
 
 
-def scores_diary(scenario: Scenario) -> bool:
-    """Whether the scenario scores the periods of an N-of-1 series by the daily diary."""
-    trial = scenario.trial
-    return is_n_of_1(trial.design) and trial.n_of_1.period_score == "diary"
-
-
 def endpoint_mcid(scenario: Scenario, endpoint: str) -> float:
     """MCID of the score analysed (points): the diary's 0-10 NRS, or the endpoint's instrument."""
-    if scores_diary(scenario):
+    if scores_diary(scenario.trial):
         return INSTRUMENTS.get("nrs").mcid
     return getattr(scenario.symptoms, endpoint).mcid
 
