@@ -233,19 +233,9 @@ def test_rule_settings_are_inert_for_other_analyses():
 
 
 def test_the_matched_null_of_a_bayesian_rule_claims_no_nominal_level(cli, tmp_path):
-    status, out, err = cli(
-        "run",
-        "--set",
-        'trial.analysis="bayes"',
-        "--set",
-        "trial.bayesian.threshold=0.9",
-        "--set",
-        "power.n_per_arm=[20]",
-        "--replicates",
-        20,
-        "--out",
-        tmp_path / "run",
-    )
+    sets = ['trial.analysis="bayes"', "trial.bayesian.threshold=0.9", "power.n_per_arm=[20]"]
+    options = [part for value in sets for part in ("--set", value)]
+    status, out, err = cli("run", *options, "--replicates", 20, "--out", tmp_path / "run")
     assert status == 0, err
     assert "a Bayesian rule deciding at P(benefit | data) > 0.9: no nominal level" in out
     assert "nominal 0.05" not in out
