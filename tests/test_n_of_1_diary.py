@@ -12,9 +12,11 @@ from mssim.config.load import load_scenario
 from mssim.config.relevance import inert_reason
 from mssim.errors import MssimError
 from mssim.model.engine import one_trial, simulate
+from mssim.montecarlo.assurance import run_assurance
 from mssim.montecarlo.calibration import NULL_EFFECT
 from mssim.montecarlo.n_of_1 import power_by_patients_and_cycles
-from mssim.montecarlo.power import estimate
+from mssim.montecarlo.power import chunk_statistics, estimate
+from mssim.montecarlo.prior_replicate import replicate_scenario
 from mssim.registry import INSTRUMENTS
 from mssim.trial.analyses.n_of_1 import fit_mixed, long_frame, mixed, paired
 from mssim.trial.analyses.n_of_1_patients import series_patients
@@ -24,6 +26,7 @@ from mssim.trial.randomization import randomize, randomized, total_patients
 
 SCENARIO = Path(__file__).parent.parent / "scenarios" / "n_of_1.toml"
 DIARY = 'trial.n_of_1.period_score="diary"'
+EFFECT = "arms.acupuncture.specific_effect"
 
 
 def diary_series(replicates: int, *more: str):
@@ -156,3 +159,15 @@ def test_the_memory_preflight_counts_every_sequence_and_the_daily_paths():
     assert daily.memory - plain.memory == daily.chunk_size * (
         per_replicate - total_patients(diary, 6) * sizes.patient_bytes(diary)
     )
+
+
+def test_assurance_over_a_diary_scored_series_is_each_replicates_own_trial():
+    s = load_scenario(
+        SCENARIO,
+        [DIARY, f'priors={{"{EFFECT}"={{distribution="normal", mean=0.3, sd=0.2}}}}'],
+    )
+    result = run_assurance(s, n_per_arm=[2], replicates=3, chunk_size=3, progress=False)
+    for k in range(3):
+        drawn, _ = replicate_scenario(s, k)
+        alone = chunk_statistics(drawn, [2], [s.trial.analysis], np.array([k]))
+        assert result.stats["estimate"][0, 0, 0, 0, k] == alone["estimate"][0, 0, 0, 0, 0]

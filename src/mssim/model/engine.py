@@ -243,13 +243,11 @@ def _dose_free_improvement(
     every symptom shifts by ``trial.period_effect`` from then on (a worsening
     is positive).
     """
-    days = range(first, first + n_days)
-    extra = np.stack(
-        [np.stack([drug_effect(sc, model, x, day) for x in regimen_list]) for day in days]
-    )
+    days = np.arange(first, first + n_days)
+    extra = np.stack([drug_effect(sc, model, x, days) for x in regimen_list], axis=1)
     periods = DESIGNS.get(sc.trial.design).periods(sc.trial)
     if len(periods) > 1:
-        period2 = np.array(days) > periods[1][0]
+        period2 = days > periods[1][0]
         extra[period2] -= sc.trial.period_effect
     return np.ascontiguousarray(extra)
 

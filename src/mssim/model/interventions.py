@@ -227,17 +227,20 @@ def dose_step(
     return np.where(attended, dose + gain * (1.0 - dose), np.where(decaying, dose * retain, dose))
 
 
-def drug_effect(scenario: Scenario, model: SymptomModel, regimen: Regimen, day: int) -> np.ndarray:
-    """Improvement from an arm's background drug on ``day`` (NRS), shape (symptoms,)."""
-    out = np.zeros(model.n_symptoms)
+def drug_effect(
+    scenario: Scenario, model: SymptomModel, regimen: Regimen, days: np.ndarray
+) -> np.ndarray:
+    """Improvement from an arm's background drug on each of ``days`` (NRS), (days, symptoms)."""
+    days = np.asarray(days, dtype=np.float64)
+    out = np.zeros((len(days), model.n_symptoms))
     arm = scenario.arms[regimen.courses[0].arm]
-    if arm.drug is None or day < 1:
+    if arm.drug is None:
         return out
-    ramp = 1.0 - np.exp(-day / arm.drug.onset_days)
+    ramp = np.where(days < 1, 0.0, 1.0 - np.exp(-days / arm.drug.onset_days))
     for si, name in enumerate(model.names):
         size = scenario.drug_in_sd(regimen.courses[0].arm, name)
         ref = getattr(scenario.symptoms, name).reference_sd
-        out[si] = (
+        out[:, si] = (
             arm.targets.get(name, 0.0) * size * ramp * ref / model.instruments[si].points_per_nrs()
         )
     return out

@@ -6,7 +6,7 @@ never imports the engine that fills them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -66,3 +66,72 @@ class Outcomes:
     cohort: Cohort
     responses: Responses
     daily: DailyPaths | None
+
+
+#: Outcomes arrays with a leading replicate axis and the same shape in every chunk.
+PER_REPLICATE = (
+    "scores",
+    "scores_no_relapse",
+    "dropout_day",
+    "sessions_attended",
+    "adverse_events",
+)
+
+
+def concatenate(parts: list[Outcomes]) -> Outcomes:
+    """Outcomes of several chunks as one, replicates in the order given.
+
+    The chunks may come from scenarios that differ in model parameters (an
+    assurance run draws them per replicate), but must share regimens, tracked
+    symptoms and visits. Relapse slots are padded with :data:`NEVER` to the
+    largest count.
+
+    Raises:
+        ValueError: If the parts differ in regimens, tracked symptoms or visits,
+            or keep daily paths.
+    """
+    first = parts[0]
+    for part in parts[1:]:
+        if (
+            _schedule(part.regimens) != _schedule(first.regimens)
+            or part.tracked != first.tracked
+            or not np.array_equal(part.visit_days, first.visit_days)
+        ):
+            raise ValueError("outcomes differ in regimens, tracked symptoms or visits")
+    if any(part.daily is not None for part in parts):
+        raise ValueError("outcomes with daily paths are not concatenated")
+    slots = max(part.relapse_onsets.shape[-1] for part in parts)
+    onsets = [
+        np.pad(
+            p.relapse_onsets,
+            [(0, 0)] * (p.relapse_onsets.ndim - 1) + [(0, slots - p.relapse_onsets.shape[-1])],
+            constant_values=NEVER,
+        )
+        for p in parts
+    ]
+
+    def joined(name: str, of: list) -> object:
+        arrays = [getattr(x, name) for x in of]
+        return None if arrays[0] is None else np.concatenate(arrays)
+
+    return replace(
+        first,
+        replicates=np.concatenate([p.replicates for p in parts]),
+        relapse_onsets=np.concatenate(onsets),
+        **{name: joined(name, parts) for name in PER_REPLICATE},
+        cohort=Cohort(
+            **{f.name: joined(f.name, [p.cohort for p in parts]) for f in fields(Cohort)}
+        ),
+        responses=Responses(
+            **{f.name: joined(f.name, [p.responses for p in parts]) for f in fields(Responses)}
+        ),
+    )
+
+
+def _schedule(regimens: list[Regimen]) -> list[tuple]:
+    """Regimens as comparable tuples (names, arms, days of every course)."""
+    return [
+        (r.name, *[(c.arm, tuple(c.session_days), c.first_slot, c.start_day, c.end_day)
+                   for c in r.courses])
+        for r in regimens
+    ]  # fmt: skip

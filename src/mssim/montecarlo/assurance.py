@@ -8,12 +8,13 @@ a pure function of (seed, replicate, prior), so results are bit-identical
 whatever the chunking, workers or resume.
 
 How replicates with different parameter values are simulated: within a chunk,
-replicates are grouped by their drawn values and each group runs the ordinary
-:func:`mssim.montecarlo.power.chunk_statistics` on the scenario with those
-values. Any numeric field therefore works (the engine, the design and the
-analyses read it as they always do), and a point-mass prior makes one group
-per chunk, the very call a plain run makes: assurance equals power bit for bit.
-With a continuous prior every group holds one replicate.
+replicates are grouped by their drawn values and the engine simulates each
+group with the scenario at those values. Any numeric field therefore works (the
+engine reads it as it always does). When no prior field is read after the
+simulation (:data:`READ_AFTER_SIMULATION`), the chunk's outcomes are joined
+and randomized and analysed in one pass, as a plain run's chunk is; otherwise
+each group is analysed on its own. A point-mass prior makes one group per
+chunk, the very call a plain run makes: assurance equals power bit for bit.
 
 Reported, per analysis, endpoint, contrast and n per arm:
 
@@ -30,20 +31,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mssim.config.load import with_overrides
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.relevance import inert_reason
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
+from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.parallel import Checkpoints, ChunkResult, chunk_ranges, run_chunks, run_key
-from mssim.montecarlo.power import KINDS, chunk_statistics, wilson
+from mssim.montecarlo.power import KINDS, chunk_statistics, outcome_statistics, wilson
 from mssim.montecarlo.sweep import value_at
 from mssim.registry import ANALYSES, loaded_plugins
+from mssim.trial.randomization import total_patients
 
 #: Quantiles of the prior predictive distribution of the estimate.
 PREDICTIVE_QUANTILES = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
@@ -125,6 +130,29 @@ def prior_draws(scenario: Scenario, replicates: np.ndarray) -> np.ndarray:
     return np.stack([p.from_normal(z[:, k]) for k, p in enumerate(scenario.priors.values())])
 
 
+#: Scenario fields read after the simulation (randomization, trial data, true
+#: effects, analyses), as patterns (``*`` matches any part of a dotted name).
+#: Replicates whose drawn values differ only outside these are simulated group by
+#: group but randomized and analysed together; a prior on one of these makes each
+#: group analysed on its own. ``tests/test_assurance_batching.py`` perturbs every
+#: other real-valued field and checks that the analysis of fixed outcomes holds.
+READ_AFTER_SIMULATION = (
+    "seed",
+    "trial.*",
+    "power.*",
+    "symptoms.*.mean",  # the stratification cut
+    "symptoms.*.mcid",
+    "symptoms.*.reference_sd",
+    "symptoms.*.scale.*",
+    "arms.*.sessions_per_week",  # the regimens' session days
+)
+
+
+def read_after_simulation(field: str) -> bool:
+    """Whether a dotted scenario field is read after the simulation."""
+    return any(fnmatchcase(field, pattern) for pattern in READ_AFTER_SIMULATION)
+
+
 class _AssuranceTask:
     """A picklable task: one chunk, replicates grouped by their drawn values."""
 
@@ -132,6 +160,11 @@ class _AssuranceTask:
         self.scenario = scenario
         self.n_values = n_values
         self.methods = methods
+        self.batched = not sequential.applies(scenario) and not any(
+            read_after_simulation(field) for field in scenario.priors
+        )
+        # a diary-scored N-of-1 series keeps daily paths, which are not concatenated
+        self.batched &= not scores_diary(scenario.trial)
 
     def __call__(self, replicates: np.ndarray) -> ChunkResult:
         draws = prior_draws(self.scenario, replicates)
@@ -139,20 +172,48 @@ class _AssuranceTask:
         groups: dict[tuple[float, ...], list[int]] = {}
         for j in range(len(replicates)):
             groups.setdefault(tuple(float(v) for v in draws[:, j]), []).append(j)
-        out: ChunkResult = {}
-        for values, positions in groups.items():
-            cell = with_overrides(
+        cells = {
+            values: with_overrides(
                 self.scenario,
                 values=dict(zip(fields, values, strict=True)),
                 source=f"replicate {int(replicates[positions[0]])} drawn from the priors",
             )
-            part = chunk_statistics(cell, self.n_values, self.methods, replicates[positions])
-            if len(groups) == 1:
-                return {**part, "draws": draws}
+            for values, positions in groups.items()
+        }
+        if len(groups) == 1:
+            (cell,) = cells.values()
+            return {
+                **chunk_statistics(cell, self.n_values, self.methods, replicates),
+                "draws": draws,
+            }
+        if self.batched:
+            return {**self._analysed_together(groups, cells, replicates), "draws": draws}
+        out: ChunkResult = {}
+        for values, positions in groups.items():
+            part = chunk_statistics(
+                cells[values], self.n_values, self.methods, replicates[positions]
+            )
             for name, array in part.items():
                 out.setdefault(name, np.zeros((*array.shape[:-1], len(replicates))))
                 out[name][..., positions] = array
         return {**out, "draws": draws}
+
+    def _analysed_together(
+        self,
+        groups: dict[tuple[float, ...], list[int]],
+        cells: dict[tuple[float, ...], Scenario],
+        replicates: np.ndarray,
+    ) -> ChunkResult:
+        """Each group simulated with its values; all randomized and analysed in one pass."""
+        from mssim.model.engine import simulate  # here, so a refused run never loads numba
+        from mssim.model.outcomes import concatenate
+
+        n = total_patients(self.scenario, max(self.n_values))
+        order = [j for positions in groups.values() for j in positions]
+        parts = [simulate(cells[v], replicates[p], n) for v, p in groups.items()]
+        stats = outcome_statistics(self.scenario, self.n_values, self.methods, concatenate(parts))
+        back = np.argsort(order, kind="stable")
+        return {name: array[..., back] for name, array in stats.items()}
 
 
 def run_assurance(

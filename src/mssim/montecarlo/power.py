@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,9 @@ from mssim.trial.data import trial_data
 from mssim.trial.estimands import EFFECT_MEASURES, true_effects
 from mssim.trial.multiplicity import adjust_pvalues, scenario_graph
 from mssim.trial.randomization import contrast_regimens, randomize, total_patients
+
+if TYPE_CHECKING:  # the engine's types; importing them at run time would load numba
+    from mssim.model.outcomes import Outcomes
 
 FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value", "reject", "n_analysed", "dropped")
 #: Periods reported by ``not_analysed_period<k>`` (a crossover has two; parallel one;
@@ -68,10 +72,28 @@ def chunk_statistics(
         )
     from mssim.model.engine import simulate  # here, so a refused run never loads numba
 
-    endpoints = scenario.endpoints()
-    pairs = contrast_regimens(scenario)
     n_patients = total_patients(scenario, max(n_per_arm))
     outcomes = simulate(scenario, replicates, n_patients, keep_daily=scores_diary(scenario.trial))
+    return outcome_statistics(scenario, n_per_arm, analyses, outcomes)
+
+
+def outcome_statistics(
+    scenario: Scenario, n_per_arm: list[int], analyses: list[str], outcomes: Outcomes
+) -> dict[str, np.ndarray]:
+    """Randomize, analyse and compare with the truth: a simulated chunk's statistics.
+
+    Args:
+        scenario: The scenario (its trial, endpoints and analyses).
+        n_per_arm: Design points; ``outcomes`` holds the largest trial's patients.
+        analyses: The analyses.
+        outcomes: The engine's outcomes for the chunk (any replicates, in their order).
+
+    Returns:
+        As :func:`chunk_statistics` (without the group-sequential fields).
+    """
+    replicates = outcomes.replicates
+    endpoints = scenario.endpoints()
+    pairs = contrast_regimens(scenario)
     allocation = randomize(scenario, outcomes)
     shape = (len(analyses), len(n_per_arm), len(endpoints), len(pairs), len(replicates))
     out = {f: np.zeros(shape) for f in FIELDS}
