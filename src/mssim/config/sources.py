@@ -253,6 +253,12 @@ SOURCES: dict[str, Source] = {
     "trial.period_effect": _a("no period effect"),
     "trial.accrual.*": _a("recruitment pace of a few MS outpatient centres; " + _NO_SOURCE),
     "trial.sequential.*": _design(),
+    "trial.bayesian.*": _design(),
+    "trial.n_of_1.*": _design(),
+    "trial.n_of_1.wash_in_days": _a(
+        "a week for the new treatment to build up and the last one's carry-over to fade; "
+        + _NO_SOURCE
+    ),
     "trial.bayesian.prior": _design(
         "sceptical and enthusiastic priors as in Spiegelhalter, Freedman and Parmar 1994"
     ),
