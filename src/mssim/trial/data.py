@@ -44,7 +44,10 @@ class TrialData:
             period 2).
         period_seen: The score at the end of each period counts as observed, (R, N,
             periods): one period in a parallel design, two in a crossover.
-        scores: Visit scores after the missing-data rule, (R, N, visits).
+        scores: Visit scores after the missing-data rule, (R, N, visits). For an N-of-1
+            series scored by the diary (:mod:`mssim.trial.diary`): the run-in and period
+            means of the daily diary NRS, on no grid, with ``seen`` the periods that have
+            an observed diary day.
         seen: The visit counts as observed (dropout, estimand strategy and the
             missing-data rule applied), (R, N, visits).
         visit_weeks: Visit weeks, baseline (0) first.
