@@ -10,17 +10,20 @@ from pydantic import Field, field_validator, model_validator
 
 from mssim.config.bayesian import BayesianRule
 from mssim.config.n_of_1 import NOf1Scoring
-from mssim.config.strict import Loading, NonNegative, Probability, Strict, Weeks
+from mssim.config.strict import Loading, NonNegative, Strict, Weeks
 from mssim.registry import ANALYSES, DESIGNS, ENDPOINTS
 
 
 class Dropout(Strict):
     """Dropout over the trial (Rog 2005; Möller 2011; Rammohan 2002; Collin 2010)."""
 
-    rate: Probability = Field(
+    rate: float = Field(
         0.10,
+        ge=0.0,
+        lt=1.0,
         description="Share gone by the last visit, adverse-event dropouts included, under "
-        "any mechanism (about 10% over 12 weeks); see mssim.model.dropout.",
+        "any mechanism (about 10% over 12 weeks; below 1, or no one is left to analyse); "
+        "see mssim.model.dropout.",
     )
     mechanism: Literal["mcar", "mar", "mnar"] = "mcar"
     strength: NonNegative = Field(
