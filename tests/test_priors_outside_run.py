@@ -77,3 +77,15 @@ def test_commands_that_use_fixed_values_refuse_priors(cli, tmp_path, command, ar
     assert f"{path}: priors: mssim {command} does not draw from priors" in err
     assert "run 'mssim run'" in err and "remove the [priors] table" in err
     assert not out.exists()
+
+
+def test_the_dashboard_refuses_priors_before_serving(cli, tmp_path, monkeypatch):
+    import mssim.views.dashboard as dashboard
+
+    served = []
+    monkeypatch.setattr(dashboard, "serve", lambda *a, **k: served.append(a))
+    path = scenario_file(tmp_path)
+    status, printed, err = cli("dashboard", path)
+    assert (status, printed) == (2, "") and "Traceback" not in err
+    assert f"{path}: priors: mssim dashboard does not draw from priors" in err
+    assert served == []

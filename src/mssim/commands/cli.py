@@ -21,6 +21,7 @@ from typing import Any
 
 from mssim import __version__
 from mssim.commands.arguments import memory, non_negative, port, positive
+from mssim.commands.priors import refuse_priors
 from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml, with_options
 from mssim.config.scenario import Scenario
 from mssim.config.sizes import check_jobs, monte_carlo, single_trial
@@ -295,6 +296,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         raise MssimError(
             f"dashboard: {err.name} is not installed; pip install 'mssim[dashboard]'"
         ) from None
+    refuse_priors(load_scenario(args.file), args.file, "dashboard")
     serve(args.file, host=args.host, port=args.port)
     return 0
 

@@ -18,6 +18,8 @@ INSTEAD = {
     "on the scenario with --set for the cell's values",
     "sensitivity": "screens fixed ranges of the fields (Morris); for assurance over the "
     "priors, run 'mssim run' on the scenario",
+    "dashboard": "shows trials at fixed values; for assurance over the priors, run "
+    "'mssim run' on the scenario",
     "literature": "simulates its studies at fixed values; for assurance over the priors, "
     "run 'mssim run' on the scenario",
 }
