@@ -651,6 +651,7 @@ def test_registry_holds_every_built_in_analysis_with_its_rules():
     assert [a.name for a in built_in] == [
         "ancova",
         "ancova_cluster",
+        "bayes",
         "bayes_flat",
         "bayes_sceptical",
         "bayes_enthusiastic",

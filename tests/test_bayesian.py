@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from mssim.config.bayesian import BayesianRule
 from mssim.config.load import load_scenario
+from mssim.config.relevance import inert_reason
+from mssim.config.sources import provenance_table
+from mssim.errors import MssimError
+from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.power import estimate
+from mssim.outputs.provenance import Provenance
 from mssim.registry import ANALYSES
+from mssim.trial.analyses.analysis import for_trial
 from mssim.trial.analyses.ancova import ancova
 from mssim.trial.analyses.bayesian import (
     ALTERNATIVE_SD,
@@ -16,6 +23,7 @@ from mssim.trial.analyses.bayesian import (
     NormalPrior,
     normal_posterior,
     posterior_rule,
+    prior_of,
 )
 
 
@@ -109,3 +117,125 @@ def test_operating_characteristics_appear_like_any_other_analysis():
         assert 0 <= row.power <= 1 and row.replicates == 40
     # shrinkage: a sceptical prior decides less often than an enthusiastic one
     assert frame.loc["bayes_sceptical", "power"] <= frame.loc["bayes_enthusiastic", "power"]
+
+
+#: A planner's own rule: a normal prior leaning to benefit, a minimal benefit and a lower bar.
+USER_RULE = BayesianRule(prior="normal", mean=-0.1, sd=0.2, delta=0.05, threshold=0.9)
+
+
+@pytest.mark.parametrize("theta", [0.0, -0.15])
+def test_a_user_set_prior_delta_and_threshold_match_the_closed_form(theta):
+    """The scenario's rule, as ``bayes`` runs it, against the closed form within 3.5 MCSE."""
+    scenario = load_scenario(
+        None,
+        [
+            'trial.analysis="bayes"',
+            'trial.bayesian.prior="normal"',
+            "trial.bayesian.mean=-0.1",
+            "trial.bayesian.sd=0.2",
+            "trial.bayesian.delta=0.05",
+            "trial.bayesian.threshold=0.9",
+        ],
+    )
+    assert scenario.trial.bayesian == USER_RULE
+    entry = for_trial("bayes", scenario.trial)
+    assert entry.threshold == 0.9 and "mean -0.1, SD 0.2" in entry.wording
+    n, r = 400, 4000
+    outcome, baseline, arm, observed = normal_trials(r, n, theta, seed=11)
+    rule = posterior_rule(outcome, baseline, arm, observed, prior_of(USER_RULE), 0.05, 0.05)
+    simulated = float((rule.p_value <= entry.level(0.05)).mean())
+    expected = closed_form(theta, math.sqrt(2 / n), prior_of(USER_RULE), 0.05, 0.9)
+    mcse = math.sqrt(expected * (1 - expected) / r)
+    assert abs(simulated - expected) < 3.5 * mcse, (simulated, expected, mcse)
+
+
+def test_the_scenario_rule_runs_in_monte_carlo_with_its_threshold():
+    """``bayes`` with a flat prior decides exactly as ``bayes_flat``; its threshold is the table's."""
+    flat = ["power.n_per_arm=[20]", 'trial.analysis="bayes"', 'trial.bayesian.prior="flat"']
+    s = load_scenario(None, flat)
+    frame = estimate(s, replicates=40, analyses=["bayes", "bayes_flat"], progress=False)
+    a, b = frame.set_index("analysis").loc[["bayes", "bayes_flat"]].itertuples()
+    assert (a.power, a.mean_posterior_probability) == (b.power, b.mean_posterior_probability)
+    lower = load_scenario(None, [*flat, "trial.bayesian.threshold=0.6"])
+    row = estimate(lower, replicates=40, analyses=["bayes"], progress=False).iloc[0]
+    assert row.decision_threshold == 0.6 and row.test_level == pytest.approx(0.4)
+    assert row.power >= a.power  # a lower bar decides at least as often, same trials
+
+
+def test_the_rule_settings_are_in_provenance_and_the_sources_table():
+    s = load_scenario(None, ['trial.analysis="bayes"', "trial.bayesian.delta=0.1"])
+    manifest = Provenance(s, command=["mssim"]).manifest()
+    assert manifest["scenario"]["trial"]["bayesian"] == {
+        "prior": "sceptical",
+        "alternative": 0.3,
+        "mean": None,
+        "sd": None,
+        "delta": 0.1,
+        "threshold": 0.975,
+    }
+    table = provenance_table(s).set_index("field")
+    assert table.loc["trial.bayesian.alternative", "status"] == "assumption"
+    assert table.loc["trial.bayesian.delta", "status"] == "changed in this scenario"
+    assert "Spiegelhalter" in table.loc["trial.bayesian.prior", "source"]
+
+
+@pytest.mark.parametrize(
+    "overrides,fragments",
+    [
+        (["trial.bayesian.delta=0.1"], ["trial.bayesian:", "'ancova' does not use it"]),
+        (
+            ['trial.analysis="bayes_flat"', "trial.bayesian.threshold=0.9"],
+            ["trial.bayesian:", "'bayes_flat' does not use it"],
+        ),
+        (
+            ['trial.analysis="bayes"', 'trial.bayesian.prior="normal"', "trial.bayesian.sd=1"],
+            ["trial.bayesian.prior:", "missing mean"],
+        ),
+        (
+            ['trial.analysis="bayes"', "trial.bayesian.mean=0.1"],
+            ["trial.bayesian.mean:", "prior = 'normal' only", "'sceptical'"],
+        ),
+        (
+            [
+                'trial.analysis="bayes"',
+                'trial.bayesian.prior="flat"',
+                "trial.bayesian.alternative=1",
+            ],
+            ["trial.bayesian.alternative:", "sceptical or enthusiastic prior only"],
+        ),
+        (
+            ['trial.analysis="bayes"', "trial.bayesian.threshold=1"],
+            ["trial.bayesian.threshold", "less than 1", "given 1"],
+        ),
+        (['trial.analysis="bayes"', "trial.bayesian.delta=-0.1"], ["trial.bayesian.delta"]),
+    ],
+)
+def test_bad_rule_settings_exit_2_naming_the_field(tmp_path, cli, overrides, fragments):
+    path = tmp_path / "s.toml"
+    path.write_text("")
+    args = ["validate", path]
+    for o in overrides:
+        args += ["--set", o]
+    status, out, err = cli(*args)
+    assert (status, out) == (2, "") and str(path) in err and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+
+
+def test_rule_settings_are_inert_for_other_analyses():
+    s = load_scenario(None, ['trial.analysis="bayes"', "trial.bayesian.delta=0.1"])
+    assert inert_reason(s, "trial.bayesian.delta") is None
+    with pytest.raises(MssimError, match="does not use it"):
+        check_analyses(s, ["ancova", "bayes_flat"])
+    check_analyses(s, ["ancova", "bayes"])
+    plain = load_scenario(None, [])
+    assert "set trial.analysis = 'bayes'" in inert_reason(plain, "trial.bayesian.threshold")
+
+
+def test_the_matched_null_of_a_bayesian_rule_claims_no_nominal_level(cli, tmp_path):
+    sets = ['trial.analysis="bayes"', "trial.bayesian.threshold=0.9", "power.n_per_arm=[20]"]
+    options = [part for value in sets for part in ("--set", value)]
+    status, out, err = cli("run", *options, "--replicates", 20, "--out", tmp_path / "run")
+    assert status == 0, err
+    assert "a Bayesian rule deciding at P(benefit | data) > 0.9: no nominal level" in out
+    assert "nominal 0.05" not in out

@@ -1,11 +1,12 @@
 """Analytic cross-check: closed-form ANCOVA n next to the simulated answer."""
 
+import json
 import math
 
 import pytest
 
 from mssim.config.load import load_scenario
-from mssim.montecarlo.crosscheck import ancova_n, crosscheck
+from mssim.montecarlo.crosscheck import NoClosedForm, ancova_n, crosscheck
 from mssim.montecarlo.power import estimate
 
 
@@ -34,3 +35,30 @@ def test_inputs_are_measured_on_the_runs_own_trials():
     assert check.n_formula <= check.n_ttest
     assert any("Dropout" in reason for reason in check.reasons)
     assert "closed form n" in check.sentence()
+
+
+def test_a_true_effect_of_zero_has_no_closed_form():
+    s = load_scenario("scenarios/null_effect.toml", ["power.n_per_arm=[10]"])
+    check = crosscheck(s, 10, None, replicates=4)
+    assert isinstance(check, NoClosedForm)
+    assert "true effect is 0" in check.sentence()
+
+
+def test_no_one_analysed_has_no_closed_form():
+    s = load_scenario(None, ["dropout.rate=0.99", "power.n_per_arm=[6]"])
+    check = crosscheck(s, 6, None, replicates=4)
+    assert isinstance(check, NoClosedForm)
+    assert "fewer than two patients per arm" in check.reason
+
+
+def test_run_on_the_null_scenario_says_why_and_the_report_renders(cli, tmp_path):
+    status, out, err = cli(
+        "run", "scenarios/null_effect.toml", "--replicates", 4,
+        "--set", "power.n_per_arm=[10]", "--out", tmp_path / "run",
+    )  # fmt: skip
+    assert status == 0, err
+    assert "Analytic cross-check: no closed-form n: the simulated true effect is 0" in out
+    assert not (tmp_path / "run" / "crosscheck.json").exists()
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert "true effect is 0" in manifest["crosscheck"]["no_closed_form"]
+    assert cli("report", tmp_path / "run")[0] == 0

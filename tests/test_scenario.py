@@ -114,7 +114,7 @@ BAD = [
     ("[trial]\nn_per_arm = -4\n", [], ["trial.n_per_arm", "greater than or equal to 2", "-4"]),
     ("[trial]\nalpha = 0.7\n", [], ["trial.alpha", "less than or equal to 0.5", "0.7"]),
     ("[trial]\nalpha = 0\n", [], ["trial.alpha", "greater than 0", "0"]),
-    ("[dropout]\nrate = 1.5\n", [], ["dropout.rate", "less than or equal to 1", "1.5"]),
+    ("[dropout]\nrate = 1.5\n", [], ["dropout.rate", "less than 1", "1.5"]),
     (
         '[trial]\nprimary_endpoint = "bladder"\n',
         [],

@@ -21,6 +21,7 @@ from typing import Any
 
 from mssim import __version__
 from mssim.commands.arguments import memory, non_negative, port, positive
+from mssim.commands.priors import refuse_priors
 from mssim.config.load import EMBEDDED, json_schema, load_scenario, to_toml, with_options
 from mssim.config.scenario import Scenario
 from mssim.config.sizes import check_jobs, monte_carlo, single_trial
@@ -143,6 +144,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         args.engine,
         args.max_memory,
         args.max_hours,
+        args.replicate,
     )
     print(f"wrote one simulated trial to {out}/")
     return 0
@@ -294,6 +296,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         raise MssimError(
             f"dashboard: {err.name} is not installed; pip install 'mssim[dashboard]'"
         ) from None
+    refuse_priors(load_scenario(args.file), args.file, "dashboard")
     serve(args.file, host=args.host, port=args.port)
     return 0
 
@@ -341,6 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=non_negative, default=None, help="root seed (default: scenario seed)"
     )
     p.add_argument("--out", default="results/simulate", help="output folder")
+    p.add_argument(
+        "--replicate",
+        type=non_negative,
+        default=0,
+        help="replicate index (its random streams; with [priors], its draws: the trial "
+        "that replicate of the assurance run simulated)",
+    )
     p.add_argument(
         "--analysis",
         default=None,

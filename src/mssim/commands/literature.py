@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mssim.commands.folders import check_folder, default_folder, open_folder
+from mssim.commands.priors import refuse_priors
 from mssim.config import sizes as preflight
 from mssim.config.load import load_scenario, with_overrides
 from mssim.files import write_figure, write_table
@@ -81,6 +82,7 @@ def literature_command(
         MssimError: For a bad scenario or option; nothing is written then.
     """
     scenario = load_scenario(file, overrides)
+    refuse_priors(scenario, file, "literature")
     if seed is not None:
         scenario = with_overrides(scenario, values={"seed": seed}, source="--seed")
     prov = Provenance(scenario)

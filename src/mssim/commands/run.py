@@ -37,7 +37,7 @@ from mssim.files import atomic_write_bytes, write_figure, write_table
 from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.assurance import centre_scenario, check_priors, next_to_power, run_assurance
-from mssim.montecarlo.crosscheck import crosscheck
+from mssim.montecarlo.crosscheck import NoClosedForm, crosscheck
 from mssim.montecarlo.matched_null import matched_null
 from mssim.montecarlo.parallel import check_scheduler, run_key
 from mssim.montecarlo.power import estimate
@@ -239,7 +239,10 @@ def run_power(
     if scenario.trial.design == "parallel":  # the closed form is for two parallel groups
         at = headline.n_per_arm or headline.n_examined[1]
         check = crosscheck(scenario, at, headline.n_per_arm, min(200, prov.extra["replicates"]))
-        written["crosscheck"] = check.as_dict()
+        if isinstance(check, NoClosedForm):
+            prov.extra["crosscheck"] = {"no_closed_form": check.reason}
+        else:
+            written["crosscheck"] = check.as_dict()
     for name, data in written.items():
         atomic_write_bytes(out / f"{name}.json", json.dumps(data, indent=2).encode())
         prov.extra[name] = data

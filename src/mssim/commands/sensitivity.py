@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from mssim.commands.folders import default_folder, open_folder
+from mssim.commands.priors import refuse_priors
 from mssim.config import sizes
 from mssim.config.load import load_scenario, validate, with_options
 from mssim.config.scenario import Scenario
@@ -69,6 +70,7 @@ def sensitivity_command(
             is written then.
     """
     scenario = with_options(load_scenario(file, overrides), seed=seed)
+    refuse_priors(scenario, file, "sensitivity")
     if run is not None:
         check_run_folder(Path(run), scenario)
         if out is not None:

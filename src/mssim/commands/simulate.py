@@ -19,6 +19,7 @@ from mssim.files import atomic_write_bytes, write_figure
 from mssim.model.engine import one_trial
 from mssim.montecarlo.analyses import analyses_for
 from mssim.montecarlo.parallel import run_key
+from mssim.montecarlo.prior_replicate import drawn_sentence, replicate_scenario
 from mssim.outputs.figures.trajectories import patient_trajectories
 from mssim.outputs.provenance import Provenance
 from mssim.trial.analyses.n_of_1_patients import series_patients
@@ -29,9 +30,18 @@ ENGINES = ("vectorized", "mesa")
 
 
 def simulate_one_trial(
-    scenario: Scenario, n_per_arm: int | None = None, engine: str = "vectorized"
+    scenario: Scenario,
+    n_per_arm: int | None = None,
+    engine: str = "vectorized",
+    replicate: int = 0,
 ) -> tuple[Trials, TrialTables]:
-    """Simulate replicate 0 of the scenario's seed with the chosen engine.
+    """Simulate one replicate of the scenario's seed with the chosen engine.
+
+    Args:
+        scenario: The scenario (with any prior values already put in).
+        n_per_arm: Patients per arm (default ``trial.n_per_arm``).
+        engine: ``vectorized`` or ``mesa``.
+        replicate: Replicate index: picks the random streams (as in a Monte Carlo run).
 
     Returns:
         (the randomized trial, its tidy tables).
@@ -40,11 +50,12 @@ def simulate_one_trial(
     if engine == "mesa":
         from mssim.views.abm import TrialModel
 
-        model = TrialModel(scenario=scenario, n_per_arm=n)
+        model = TrialModel(scenario=scenario, n_per_arm=n, replicate=replicate)
         model.run()
         trials = model.trials()
     elif engine == "vectorized":
-        trials = randomized(scenario, one_trial(scenario, total_patients(scenario, n)))
+        outcomes = one_trial(scenario, total_patients(scenario, n), replicate)
+        trials = randomized(scenario, outcomes)
     else:
         raise MssimError(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
     return trials, tables(trials)
@@ -67,6 +78,7 @@ def write_one_trial(
     engine: str = "vectorized",
     max_memory: int | None = None,
     max_hours: float | None = None,
+    replicate: int = 0,
 ) -> Path:
     """Write patients, visits, daily, sessions, relapses, arms and analysis tables.
 
@@ -84,6 +96,10 @@ def write_one_trial(
         engine: ``vectorized`` or ``mesa``.
         max_memory: Memory it may use (bytes); default: what is available.
         max_hours: Longest run accepted (default 24 hours).
+        replicate: Replicate index. With ``[priors]`` the trial takes replicate
+            ``replicate``'s draws (:mod:`mssim.montecarlo.prior_replicate`): the
+            trial that replicate of the assurance run simulated; the values are
+            printed and recorded in ``manifest.json`` (``prior_draws``).
 
     Returns:
         The output folder.
@@ -92,6 +108,7 @@ def write_one_trial(
         MssimError: For an analysis that does not fit, an unknown engine or a
             folder mssim may not write into; nothing is written then.
     """
+    scenario, drawn = replicate_scenario(scenario, replicate)
     methods = analyses_for(scenario, single_trial=True)
     if analysis == "all":
         chosen = methods
@@ -112,13 +129,14 @@ def write_one_trial(
             "n_per_arm": n,
             "analyses": chosen,
             "engine": engine,
+            "replicate": replicate,
         }
     )
     out = Path(out)
     check_folder(out, "simulate", key, refreshable=True)
     sizes.single_trial(scenario, n, budget=max_memory, max_hours=max_hours)
     prov = Provenance(scenario)
-    trials, t = simulate_one_trial(scenario, n_per_arm, engine)
+    trials, t = simulate_one_trial(scenario, n_per_arm, engine, replicate)
     result = analysis_table(trials, chosen)
     series = series_patients(trials)  # N-of-1 designs: per-patient effects
     figure = patient_trajectories(t.daily, t.sessions, t.relapses)
@@ -133,7 +151,9 @@ def write_one_trial(
     if series is not None:
         frames["n_of_1_patients"] = series
         written.append("n_of_1_patients.csv")
-    prov.extra.update({"engine": engine, "n_per_arm": n, "replicate": 0})
+    prov.extra.update({"engine": engine, "n_per_arm": n, "replicate": replicate})
+    if drawn:
+        prov.extra["prior_draws"] = drawn
     with staging_folder(out) as work:
         write_marker(work, "simulate", key)
         for name, frame in frames.items():
@@ -143,6 +163,8 @@ def write_one_trial(
         write_marker(work, "simulate", key, written)
         check_folder(out, "simulate", key, refreshable=True)
         _move_into(work, out)
+    if drawn:
+        print(drawn_sentence(replicate, drawn))
     _print_summary(t.arms, result)
     if series is not None:
         print(

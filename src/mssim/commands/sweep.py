@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from mssim.commands.folders import default_folder, open_folder
+from mssim.commands.priors import refuse_priors
 from mssim.commands.run import SHOWN
 from mssim.config import sizes
 from mssim.config.load import load_scenario, with_options
@@ -114,6 +115,7 @@ def sweep_command(
         The sweep folder.
     """
     scenario = with_options(load_scenario(file, overrides), seed=seed, replicates=replicates)
+    refuse_priors(scenario, file, "sweep")
     grid = check_grid(parse_grid(grid_args))
     n_jobs = sizes.check_jobs(n_jobs, force_jobs)
     cells = lhs if lhs is not None else math.prod(len(values) for values in grid.values())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from mssim.config.bayesian import inert_bayesian
+from mssim.config.n_of_1 import inert_n_of_1, is_n_of_1
 from mssim.config.scenario import Scenario
+from mssim.registry import ANALYSES
 
 
 def inert_reason(scenario: Scenario, field: str) -> str | None:
@@ -48,6 +51,13 @@ def inert_reason(scenario: Scenario, field: str) -> str | None:
         return f"{field} is used by the group_sequential design only"
     if field == "trial.block_size" and scenario.trial.randomization == "simple":
         return "trial.block_size is not used by simple randomization"
+    if field.startswith("trial.n_of_1") and not is_n_of_1(scenario.trial.design):
+        return inert_n_of_1(scenario.trial.design)
+    if field == "trial.n_of_1.wash_in_days" and scenario.trial.n_of_1.period_score != "diary":
+        return "trial.n_of_1.wash_in_days is used by period_score = 'diary' only"
+    configurable = ANALYSES.get(scenario.trial.analysis).configure is not None
+    if field.startswith("trial.bayesian") and not configurable:
+        return inert_bayesian(scenario.trial.analysis)
     if head == "arms" and len(rest) >= 2 and rest[1] == "targets" and scenario.mechanism.enabled:
         return "with mechanism.enabled, needling acts through the mediators, not the targets"
     return None

@@ -18,6 +18,8 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from mssim.config.arms import Arm, default_arms
+from mssim.config.bayesian import BayesianRule, inert_bayesian
+from mssim.config.n_of_1 import NOf1Scoring, inert_n_of_1, is_n_of_1
 from mssim.config.population import Population, RelapseProcess, Screening
 from mssim.config.priors import Prior
 from mssim.config.strict import Strict
@@ -230,6 +232,10 @@ def _check_cross_fields(s: Scenario) -> None:
     problem = analysis.misfit(s.trial.design, s.trial.estimand, s.trial)
     if problem:
         fail("trial.analysis", problem)
+    if s.trial.n_of_1 != NOf1Scoring() and not is_n_of_1(s.trial.design):
+        fail("trial.n_of_1", inert_n_of_1(s.trial.design))
+    if s.trial.bayesian != BayesianRule() and analysis.configure is None:
+        fail("trial.bayesian", inert_bayesian(s.trial.analysis))
     instruments = {getattr(s.symptoms, e).instrument for e in s.endpoints() if e in active}
     if s.trial.margin and s.trial.margin_units == "points" and len(instruments) > 1:
         fail(

@@ -20,8 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
+from mssim.registry import DESIGNS
 
 MIB = 2**20
 GIB = 2**30
@@ -130,17 +132,15 @@ def _days(scenario: Scenario) -> int:
 
 
 def _per_unit(scenario: Scenario) -> int:
-    """Units per patient: allocation total (every arm counts once per unit)."""
-    if scenario.trial.design == "crossover":
-        return 2
-    return sum(scenario.allocation_ratio().values())
+    """Patients per unit of n_per_arm: the design's allocation total (as ``total_patients``)."""
+    return sum(DESIGNS.get(scenario.trial.design).allocation_units(scenario))
 
 
 def patient_bytes(scenario: Scenario, keep_daily: bool = False) -> int:
     """Working memory per simulated (replicate, patient) of a chunk, in bytes."""
     days = _days(scenario)
     symptoms = len(scenario.symptoms.active())
-    regimens = len(scenario.arms)
+    regimens = len(DESIGNS.get(scenario.trial.design).regimen_orders(list(scenario.arms)))
     visits = len(scenario.trial.visit_weeks())
     endpoints = len(scenario.endpoints())
     # the fused kernel keeps each patient's state in registers: only visit scores
@@ -193,7 +193,8 @@ def monte_carlo(
     contrasts = len(scenario.contrasts())
     kept = RESULT_FIELDS * analyses * len(n_per_arm) * len(scenario.endpoints()) * contrasts
     results = 2 * 8 * kept * replicates * cells  # the chunks' parts and their concatenation
-    per_replicate = patients * patient_bytes(scenario)
+    # a diary-scored N-of-1 series keeps the daily paths (mssim.trial.diary)
+    per_replicate = patients * patient_bytes(scenario, keep_daily=scores_diary(scenario.trial))
     size = chunk_size or scenario.power.chunk_size
     room = budget - BASE_BYTES * (workers + 1) - results
     if room > 0 and size * per_replicate * workers > room:

@@ -253,6 +253,18 @@ SOURCES: dict[str, Source] = {
     "trial.period_effect": _a("no period effect"),
     "trial.accrual.*": _a("recruitment pace of a few MS outpatient centres; " + _NO_SOURCE),
     "trial.sequential.*": _design(),
+    "trial.bayesian.*": _design(),
+    "trial.n_of_1.*": _design(),
+    "trial.n_of_1.wash_in_days": _a(
+        "a week for the new treatment to build up and the last one's carry-over to fade; "
+        + _NO_SOURCE
+    ),
+    "trial.bayesian.prior": _design(
+        "sceptical and enthusiastic priors as in Spiegelhalter, Freedman and Parmar 1994"
+    ),
+    "trial.bayesian.alternative": _a(
+        "upper end of the plausible specific effect of needling, 0 to 0.3 SD; " + _NO_SOURCE
+    ),
     "power.*": _design("Monte Carlo setting"),
     "priors": _design("assurance: the planner's uncertainty about a field"),
 }

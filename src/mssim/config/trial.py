@@ -8,17 +8,22 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from mssim.config.strict import Loading, NonNegative, Probability, Strict, Weeks
+from mssim.config.bayesian import BayesianRule
+from mssim.config.n_of_1 import NOf1Scoring
+from mssim.config.strict import Loading, NonNegative, Strict, Weeks
 from mssim.registry import ANALYSES, DESIGNS, ENDPOINTS
 
 
 class Dropout(Strict):
     """Dropout over the trial (Rog 2005; Möller 2011; Rammohan 2002; Collin 2010)."""
 
-    rate: Probability = Field(
+    rate: float = Field(
         0.10,
+        ge=0.0,
+        lt=1.0,
         description="Share gone by the last visit, adverse-event dropouts included, under "
-        "any mechanism (about 10% over 12 weeks); see mssim.model.dropout.",
+        "any mechanism (about 10% over 12 weeks; below 1, or no one is left to analyse); "
+        "see mssim.model.dropout.",
     )
     mechanism: Literal["mcar", "mar", "mnar"] = "mcar"
     strength: NonNegative = Field(
@@ -266,6 +271,14 @@ class Trial(Strict):
     accrual: Accrual = Field(default_factory=Accrual)
     sequential: Sequential = Field(
         default_factory=Sequential, description="Looks of the group_sequential design."
+    )
+    bayesian: BayesianRule = Field(
+        default_factory=BayesianRule,
+        description="Prior, delta and threshold of the Bayesian decision rule 'bayes'.",
+    )
+    n_of_1: NOf1Scoring = Field(
+        default_factory=NOf1Scoring,
+        description="How each period of an N-of-1 series is scored (n_of_1 designs only).",
     )
 
     @field_validator("design")

@@ -274,7 +274,7 @@ def _analyse_design(
         at_week = design.model_copy(update={"trial": trial.model_copy(update={"weeks": week})})
         data = trial_data(at_week, outcomes, allocation, endpoint, allocation.shape[1])
         data = dataclasses.replace(data, observed=data.observed & enrolled)
-        est = analyse(trial.analysis, data, a, b, trial.alpha)
+        est = analyse(trial.analysis, data, a, b, trial.alpha, trial=trial)
         to_primary = primary_sd / getattr(design.symptoms, endpoint).reference_sd
         results.append((est, to_primary))
     p = np.stack([est.p_value for est, _ in results])

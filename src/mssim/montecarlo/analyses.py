@@ -6,6 +6,7 @@ refuse an analysis before the engine (and numba) is imported.
 
 from __future__ import annotations
 
+from mssim.config.bayesian import BayesianRule, inert_bayesian
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.registry import ANALYSES
@@ -35,6 +36,9 @@ def check_analyses(scenario: Scenario, analyses: list[str]) -> None:
         problem = entry.misfit(scenario.trial.design, scenario.trial.estimand, scenario.trial)
         if problem:
             raise MssimError(f"analysis: {problem}")
+    configured = [m for m in analyses if ANALYSES.get(m).configure is not None]
+    if scenario.trial.bayesian != BayesianRule() and not configured:
+        raise MssimError(f"analysis: {inert_bayesian(', '.join(analyses))}")
 
 
 def analyses_for(scenario: Scenario, single_trial: bool = False) -> list[str]:

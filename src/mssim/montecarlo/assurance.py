@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from mssim.config.load import with_overrides
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.relevance import inert_reason
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
@@ -162,6 +163,8 @@ class _AssuranceTask:
         self.batched = not sequential.applies(scenario) and not any(
             read_after_simulation(field) for field in scenario.priors
         )
+        # a diary-scored N-of-1 series keeps daily paths, which are not concatenated
+        self.batched &= not scores_diary(scenario.trial)
 
     def __call__(self, replicates: np.ndarray) -> ChunkResult:
         draws = prior_draws(self.scenario, replicates)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from mssim.config.load import with_overrides
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
 from mssim.trial.estimands import true_effects
 from mssim.trial.randomization import total_patients
@@ -101,7 +102,7 @@ def effect_breakdown(scenario: Scenario, replicates: np.ndarray, n_patients: int
     endpoints = scenario.endpoints()
     truth = []  # per step: (endpoints, R, contrasts)
     for step in counterfactual_chain(scenario):
-        outcomes = simulate(step, reps, n_patients)
+        outcomes = simulate(step, reps, n_patients, keep_daily=scores_diary(step.trial))
         truth.append(
             np.stack([true_effects(step, outcomes, e)["mean_difference"] for e in endpoints])
         )

@@ -82,6 +82,21 @@ class CrossCheck:
         )
 
 
+@dataclass(frozen=True)
+class NoClosedForm:
+    """Why the closed form has no answer for this scenario (e.g. a true effect of 0).
+
+    Attributes:
+        reason: One sentence.
+    """
+
+    reason: str
+
+    def sentence(self) -> str:
+        """One line for the terminal."""
+        return f"Analytic cross-check: no closed-form n: {self.reason}."
+
+
 def ancova_n(
     effect: float, sd: float, correlation: float, alpha: float, power: float, dropout: float
 ) -> tuple[int, int]:
@@ -110,7 +125,7 @@ def ancova_n(
 
 def crosscheck(
     scenario: Scenario, n_per_arm: int, n_simulated: int | None, replicates: int = 200
-) -> CrossCheck:
+) -> CrossCheck | NoClosedForm:
     """Measure the formula's inputs on simulated trials and compare the answers.
 
     Args:
@@ -121,7 +136,9 @@ def crosscheck(
         replicates: Simulated trials measured (replicates 0 to R-1 of the run).
 
     Returns:
-        The inputs, both closed forms, the ratio and the reasons they differ.
+        The inputs, both closed forms, the ratio and the reasons they differ; or why
+        there is no closed-form answer (a true effect of 0, or fewer than two patients
+        per arm analysed on average).
     """
     endpoint = scenario.trial.primary_endpoint
     n = total_patients(scenario, n_per_arm)
@@ -140,6 +157,13 @@ def crosscheck(
         base.append((x - np.nanmean(x, axis=1, keepdims=True))[seen])
         sds.append(float(np.sqrt(np.mean(centred[-1] ** 2))))
     y, x = np.concatenate(centred), np.concatenate(base)
+    if min(len(c) for c in centred) < 2 * replicates:
+        return NoClosedForm(
+            f"fewer than two patients per arm were analysed in the {replicates} trials "
+            f"of {n_per_arm} per arm measured"
+        )
+    if effect == 0.0:
+        return NoClosedForm("the simulated true effect is 0, which no sample size detects")
     sd = float(np.sqrt(np.mean(y**2)))
     r = float(np.corrcoef(x, y)[0, 1])
     in_contrast = (data.regimen == a) | (data.regimen == b)

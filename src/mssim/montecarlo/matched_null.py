@@ -24,6 +24,7 @@ so a few patients of other arms drop out on other days.)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,10 +130,16 @@ class MatchedNull:
                 "not defined."
             )
         row = self.at(n_per_arm)
+        level = f"nominal {alpha:g}"
+        threshold = row.get("decision_threshold", math.nan)
+        if not math.isnan(threshold):  # a Bayesian rule: its prior sets its type I error
+            level = (
+                f"a Bayesian rule deciding at P(benefit | data) > {threshold:g}: no nominal level"
+            )
         return (
             f"Matched null (no specific effect, same random numbers): type I error "
             f"{row.power:.3f} ± {row.power_mcse:.3f} MCSE at n = {int(row.n_per_arm)} per arm "
-            f"(nominal {alpha:g}; {int(row.replicates)} replicates)."
+            f"({level}; {int(row.replicates)} replicates)."
         )
 
 

@@ -30,14 +30,15 @@ import pandas as pd
 from scipy.stats import norm
 
 from mssim.config.load import with_overrides
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
 from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
 from mssim.montecarlo.replicates import write_estimates
-from mssim.registry import ANALYSES, DESIGNS, loaded_plugins
-from mssim.trial.analyses.analysis import analyse
+from mssim.registry import DESIGNS, loaded_plugins
+from mssim.trial.analyses.analysis import analyse, for_trial
 from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
 from mssim.trial.data import trial_data
 from mssim.trial.estimands import EFFECT_MEASURES, true_effects
@@ -71,7 +72,8 @@ def chunk_statistics(
         )
     from mssim.model.engine import simulate  # here, so a refused run never loads numba
 
-    outcomes = simulate(scenario, replicates, total_patients(scenario, max(n_per_arm)))
+    n_patients = total_patients(scenario, max(n_per_arm))
+    outcomes = simulate(scenario, replicates, n_patients, keep_daily=scores_diary(scenario.trial))
     return outcome_statistics(scenario, n_per_arm, analyses, outcomes)
 
 
@@ -114,7 +116,7 @@ def outcome_statistics(
                     out["not_analysed"][k, i, e, c] = unseen[..., k].sum(1) / in_contrast.sum(1)
                 for m, method in enumerate(analyses):
                     test = contrast_test(scenario, method, endpoint)
-                    est = analyse(method, data, a, b, alpha, test)
+                    est = analyse(method, data, a, b, alpha, test, scenario.trial)
                     for field in FIELDS[:5]:
                         out[field][m, i, e, c] = getattr(est, field)
                     out["n_analysed"][m, i, e, c] = est.n_analysed
@@ -123,7 +125,8 @@ def outcome_statistics(
             # the family: every endpoint x contrast, primary endpoint first
             p = out["p_value"][m, i].reshape(-1, len(replicates)).T
             test_level = contrast_test(scenario, method, endpoints[0]).level(alpha)
-            level = ANALYSES.get(method).level(test_level)  # a Bayesian rule: 1 - threshold
+            # a Bayesian rule compares with 1 - threshold
+            level = for_trial(method, scenario.trial).level(test_level)
             reject = adjust_pvalues(p, scenario.trial.multiplicity, level, scenario_graph(scenario))
             out["reject"][m, i] = reject.T.reshape(out["reject"][m, i].shape)
     return {**out, "truth": truth}
@@ -157,7 +160,8 @@ def summarize(
     hypotheses = [(e, c) for e in range(len(endpoints)) for c in range(len(contrasts))]
     rows = []
     for m, method in enumerate(analyses):
-        measure = ANALYSES.get(method).estimand
+        rule = for_trial(method, scenario.trial)
+        measure = rule.estimand
         kind = KINDS.index(measure)
         theta = stats["truth"][kind].mean(axis=-1)  # (endpoints, contrasts)
         nulls, families = {}, {}
@@ -186,14 +190,12 @@ def summarize(
                         "contrast": contrasts[c],
                         "n_per_arm": n,
                         **operating_characteristics(cell, float(theta[e, c])),
-                        **posterior_characteristics(ANALYSES.get(method).threshold, cell),
+                        **posterior_characteristics(rule.threshold, cell),
                         **periods,
                         "multiplicity": scenario.trial.multiplicity,
                         "hypothesis": scenario.trial.hypothesis,
                         "null_value": tests[e].null,
-                        "test_level": ANALYSES.get(method).level(
-                            tests[e].level(scenario.trial.alpha)
-                        ),
+                        "test_level": rule.level(tests[e].level(scenario.trial.alpha)),
                         "true_null": nulls[i, e, c],
                         **families[i],
                     }

@@ -320,7 +320,7 @@ def chunk_statistics(
             seen = at_look(data, schedule.ready, schedule.look_days[:, k], schedule.n)
             estimates.append(
                 [
-                    analyse(m, seen, a, b, trial.alpha, t)
+                    analyse(m, seen, a, b, trial.alpha, t, trial)
                     for m, t in zip(analyses, tests, strict=True)
                 ]
             )

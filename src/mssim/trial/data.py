@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
 from mssim.registry import DESIGNS, ENDPOINTS
+from mssim.trial.diary import endpoint_mcid, observed_scores
 from mssim.trial.estimands import relapsed_by
 from mssim.trial.grid import GRID_TOL, grid_steps, on_grid, summary_grid
 from mssim.trial.missing import bocf, locf
@@ -42,7 +44,10 @@ class TrialData:
             period 2).
         period_seen: The score at the end of each period counts as observed, (R, N,
             periods): one period in a parallel design, two in a crossover.
-        scores: Visit scores after the missing-data rule, (R, N, visits).
+        scores: Visit scores after the missing-data rule, (R, N, visits). For an N-of-1
+            series scored by the diary (:mod:`mssim.trial.diary`): the run-in and period
+            means of the daily diary NRS, on no grid, with ``seen`` the periods that have
+            an observed diary day.
         seen: The visit counts as observed (dropout, estimand strategy and the
             missing-data rule applied), (R, N, visits).
         visit_weeks: Visit weeks, baseline (0) first.
@@ -82,11 +87,16 @@ def trial_data(
     def allocated(a: np.ndarray) -> np.ndarray:
         return np.take_along_axis(a[:, :n], pick, axis=2)[:, :, 0]
 
-    scores = np.stack(
-        [allocated(outcomes.scores[..., v, k]) for v in range(len(outcomes.visit_days))], axis=-1
-    )
     dropout = allocated(outcomes.dropout_day)
-    seen = outcomes.visit_days[None, None, :] < dropout[..., None]
+    diary = scores_diary(trial)
+    if diary:
+        scores, seen = observed_scores(sc, outcomes, allocation[:, :n], endpoint)
+    else:
+        scores = np.stack(
+            [allocated(outcomes.scores[..., v, k]) for v in range(len(outcomes.visit_days))],
+            axis=-1,
+        )
+        seen = outcomes.visit_days[None, None, :] < dropout[..., None]
     if trial.estimand == "hypothetical":
         onsets = outcomes.relapse_onsets[:, :n]
         first = np.where(onsets >= 1, onsets, np.iinfo(np.int64).max).min(axis=-1)
@@ -116,16 +126,22 @@ def trial_data(
             step,
         )
 
-    origin, resolution = grid(0)
-    baseline = on_grid(scores[..., 0], low, step)
-    outcome = on_grid(outcome, origin, resolution)
-    period2 = on_grid(period2, *grid(1))
-    # outcome - baseline lies on the grid from origin - low in steps of the resolution
-    # (the outcome's resolution divides the instrument's step)
-    change_steps = grid_steps(outcome - baseline, origin - low, resolution)
-    change = (origin - low) + change_steps * resolution
-    # change <= -mcid, counted in whole grid steps so that a change of exactly -mcid counts
-    responded = change_steps <= np.floor((-symptom.mcid - (origin - low)) / resolution + GRID_TOL)
+    if diary:  # means of diary days: on no grid; a responder improves by the NRS's MCID
+        baseline = scores[..., 0]
+        change = outcome - baseline
+        responded = change <= -endpoint_mcid(sc, endpoint)
+    else:
+        origin, resolution = grid(0)
+        baseline = on_grid(scores[..., 0], low, step)
+        outcome = on_grid(outcome, origin, resolution)
+        period2 = on_grid(period2, *grid(1))
+        # outcome - baseline lies on the grid from origin - low in steps of the resolution
+        # (the outcome's resolution divides the instrument's step)
+        change_steps = grid_steps(outcome - baseline, origin - low, resolution)
+        change = (origin - low) + change_steps * resolution
+        # change <= -mcid, counted in whole grid steps so that a change of exactly -mcid counts
+        mcid_steps = np.floor((-symptom.mcid - (origin - low)) / resolution + GRID_TOL)
+        responded = change_steps <= mcid_steps
     if trial.estimand == "composite":
         responded &= ~relapsed_by(outcomes, primary)[:, :n]
     return TrialData(

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
 from mssim.registry import DESIGNS
+from mssim.trial.diary import first_period_truth
 from mssim.trial.grid import on_grid, summary_grid
 from mssim.trial.randomization import contrast_regimens
 
@@ -36,6 +38,9 @@ def potential_endpoint(
     score (the contrast of period-1 scores is the parallel-group effect).
     ``change`` is exactly on the endpoint's grid (:mod:`mssim.trial.grid`).
     """
+    if scores_diary(scenario.trial):  # an N-of-1 series: treatment policy, no responder truth
+        first = first_period_truth(scenario, outcomes, endpoint)
+        return first, np.zeros(first.shape, dtype=bool)
     k = outcomes.tracked.index(endpoint)
     scores = outcomes.scores_no_relapse if no_relapse else outcomes.scores
     design = DESIGNS.get(scenario.trial.design)

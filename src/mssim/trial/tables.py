@@ -179,7 +179,7 @@ def analysis_table(trials: Trials, methods: list[str]) -> pd.DataFrame:
         for (g_t, g_c), contrast in zip(contrast_regimens(scenario), names, strict=True):
             for method in methods:
                 test = contrast_test(scenario, method, endpoint)
-                est = analyse(method, data, g_t, g_c, scenario.trial.alpha, test)
+                est = analyse(method, data, g_t, g_c, scenario.trial.alpha, test, scenario.trial)
                 frame = est.to_frame().iloc[0]
                 rows.append(
                     {

@@ -8,7 +8,8 @@ import pandas as pd
 
 from mssim.outputs.report.folder import Folder
 from mssim.outputs.report.html import bullets, esc, html_table, section
-from mssim.registry import ANALYSES, DESIGNS
+from mssim.registry import DESIGNS
+from mssim.trial.analyses.analysis import for_trial
 
 ESTIMAND_WORDS = {
     "treatment_policy": "treatment policy: outcomes whatever happens, relapses included",
@@ -95,7 +96,7 @@ def scenario_section(found: Folder) -> str:
         "untreated RRMS.",
         f"<b>Screening:</b> {esc(screening)}",
         f"<b>Dropout:</b> {esc(dropout)}.",
-        f"<b>Analysis:</b> {esc(ANALYSES.get(t.analysis).wording)}; "
+        f"<b>Analysis:</b> {esc(for_trial(t.analysis, t).wording)}; "
         f"{esc(MISSING_WORDS[t.missing_data])}; {esc(hypothesis_words(t))}; "
         f"multiplicity: {esc(t.multiplicity)}.",
         f"<b>Estimand:</b> {esc(ESTIMAND_WORDS[t.estimand])}.",

@@ -40,6 +40,9 @@ class Analysis:
             requires: its ``p_value`` is the posterior probability of no benefit, and it
             decides for benefit when that is at most ``1 - threshold`` (in place of
             alpha). None for a frequentist test.
+        configure: For an analysis with settings in the scenario, ``trial`` -> the
+            entry with the scenario's ``trial`` table applied (a Bayesian rule's
+            ``trial.bayesian``); None when the registered entry is the whole analysis.
     """
 
     name: str
@@ -52,6 +55,7 @@ class Analysis:
     hypotheses: tuple[str, ...] = ("two_sided",)
     clustered: bool = False
     threshold: float | None = None
+    configure: Callable[[Any], Analysis] | None = None
 
     def level(self, test_level: float) -> float:
         """What a ``p_value`` is compared with: the test's level, or ``1 - threshold``."""
@@ -99,6 +103,23 @@ class Analysis:
         return None
 
 
+def for_trial(name: str, trial: Any) -> Analysis:
+    """A registered analysis as the scenario runs it: with its ``trial`` settings applied.
+
+    Args:
+        name: A registered analysis name.
+        trial: The scenario's ``trial`` table.
+
+    Returns:
+        The registered entry, configured by ``trial`` when it has settings there.
+
+    Raises:
+        MssimError: For an unknown name.
+    """
+    entry = ANALYSES.get(name, "analysis")
+    return entry if entry.configure is None else entry.configure(trial)
+
+
 def analyse(
     name: str,
     data: TrialData,
@@ -106,6 +127,7 @@ def analyse(
     comparator: int,
     alpha: float,
     test: NullHypothesis = TWO_SIDED,
+    trial: Any = None,
 ) -> Estimates:
     """Run a registered analysis of one contrast.
 
@@ -117,14 +139,20 @@ def analyse(
         alpha: Two-sided significance level (of the CI).
         test: The hypothesis tested (:func:`~mssim.trial.analyses.hypothesis.contrast_test`);
             default two-sided.
+        trial: The scenario's ``trial`` table; needed by an analysis with settings there
+            (``configure``, e.g. the Bayesian rule ``bayes``).
 
     Returns:
         Per-replicate estimates (treatment minus comparator), with the p-value of ``test``.
 
     Raises:
         MssimError: For an unknown name.
+        ValueError: When an analysis with scenario settings is given no ``trial``.
     """
-    function = ANALYSES.get(name, "analysis").function
+    entry = ANALYSES.get(name, "analysis")
+    if entry.configure is not None and trial is None:
+        raise ValueError(f"analysis {name!r} takes its settings from the scenario's trial table")
+    function = (entry if trial is None else for_trial(name, trial)).function
     if test.sides == 2:
         return function(data, treatment, comparator, alpha)
     return function(data, treatment, comparator, alpha, test)

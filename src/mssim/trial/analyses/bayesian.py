@@ -9,7 +9,13 @@ quantity, so the prior does not see the outcomes):
 * ``flat``: no prior information (posterior = likelihood);
 * ``sceptical`` (Spiegelhalter, Freedman and Parmar 1994): centred on no
   effect with P(theta < -Delta) = 5%, i.e. SD = Delta / 1.645;
-* ``enthusiastic``: centred on the benefit -Delta with P(theta > 0) = 5%.
+* ``enthusiastic``: centred on the benefit -Delta with P(theta > 0) = 5%;
+* ``normal``: a mean and SD the planner gives.
+
+The analysis ``bayes`` takes its prior, delta and threshold from the scenario's
+``[trial.bayesian]`` table (:class:`mssim.config.bayesian.BayesianRule`);
+``bayes_flat``, ``bayes_sceptical`` and ``bayes_enthusiastic`` are that table
+with fixed values (Delta 0.3, delta 0, threshold 0.975).
 
 The rule decides for benefit when P(theta < -delta | data) > threshold.
 Reported per replicate: the posterior mean as ``estimate``, the posterior SD
@@ -25,11 +31,14 @@ two-sided z-test at alpha that counts only benefit.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special
 
+from mssim.config.bayesian import ALTERNATIVE, BayesianRule
 from mssim.registry import ANALYSES
 from mssim.trial.analyses.analysis import Analysis
 from mssim.trial.analyses.ancova import ancova
@@ -38,9 +47,10 @@ from mssim.trial.data import TrialData
 
 #: z such that P(Z > z) = 5%: a sceptical or enthusiastic prior puts 5% beyond its bound.
 Z_95 = float(special.ndtri(0.95))
-#: The alternative Delta of the built-in sceptical and enthusiastic priors (baseline SD):
-#: the upper end of the plausible specific effect of needling, 0 to 0.3 SD (A).
-ALTERNATIVE_SD = 0.3
+#: The alternative Delta of the built-in sceptical and enthusiastic priors (baseline SD).
+ALTERNATIVE_SD = ALTERNATIVE
+#: The built-in rules decide at the conventional one-sided 2.5%: P(benefit | data) > 0.975.
+THRESHOLD = BayesianRule().threshold
 
 
 @dataclass(frozen=True)
@@ -128,8 +138,41 @@ def posterior_rule(
     return _result(mean, sd, (mean - half, mean + half, no_benefit), fit.n_analysed, fit.reason)
 
 
+def prior_of(rule: BayesianRule) -> NormalPrior:
+    """The normal prior a rule's settings give (baseline SD)."""
+    if rule.prior == "flat":
+        return NormalPrior.flat()
+    if rule.prior == "sceptical":
+        return NormalPrior.sceptical(rule.alternative)
+    if rule.prior == "enthusiastic":
+        return NormalPrior.enthusiastic(rule.alternative)
+    return NormalPrior(float(rule.mean), float(rule.sd))
+
+
+def rule_wording(rule: BayesianRule) -> str:
+    """The rule in words, for the report and the registry listing."""
+    if rule.prior == "normal":
+        prior = f"a normal prior (mean {rule.mean:g}, SD {rule.sd:g} baseline SD)"
+    elif rule.prior == "flat":
+        prior = "a flat prior"
+    elif rule.prior == "sceptical":
+        prior = f"a sceptical prior (mean 0, 5% below -{rule.alternative:g} baseline SD)"
+    else:
+        prior = f"an enthusiastic prior (mean -{rule.alternative:g} baseline SD, 5% above 0)"
+    benefit = "0" if rule.delta == 0 else f"-{rule.delta:g} baseline SD"
+    return (
+        f"Bayesian rule P(effect < {benefit} | data) > {rule.threshold:g}: normal posterior "
+        f"from the ANCOVA estimate and SE with {prior}"
+    )
+
+
 def bayesian_analysis(
-    name: str, prior: NormalPrior, delta: float, threshold: float, wording: str
+    name: str,
+    prior: NormalPrior,
+    delta: float,
+    threshold: float,
+    wording: str,
+    configure: Callable[[Any], Analysis] | None = None,
 ) -> Analysis:
     """An analysis entry for a Bayesian decision rule (register it in ``ANALYSES``).
 
@@ -140,6 +183,8 @@ def bayesian_analysis(
             (baseline SD, >= 0).
         threshold: Posterior probability required, in (0, 1).
         wording: What it is, for the report.
+        configure: For a rule set by the scenario, ``trial`` -> the configured entry
+            (:attr:`mssim.trial.analyses.analysis.Analysis.configure`).
 
     Returns:
         The entry; its Monte Carlo rejections are the rule's decisions.
@@ -157,32 +202,37 @@ def bayesian_analysis(
         wording=wording,
         function=function,
         threshold=threshold,
+        configure=configure,
     )
 
 
-#: The built-in rules decide at the conventional one-sided 2.5%: P(benefit | data) > 0.975.
-THRESHOLD = 0.975
+def rule_analysis(name: str, rule: BayesianRule, configurable: bool = False) -> Analysis:
+    """The analysis entry of a rule's settings.
 
-for _name, _prior, _what in (
-    ("bayes_flat", NormalPrior.flat(), "a flat prior"),
-    (
-        "bayes_sceptical",
-        NormalPrior.sceptical(ALTERNATIVE_SD),
-        f"a sceptical prior (mean 0, 5% below -{ALTERNATIVE_SD} baseline SD)",
-    ),
-    (
-        "bayes_enthusiastic",
-        NormalPrior.enthusiastic(ALTERNATIVE_SD),
-        f"an enthusiastic prior (mean -{ALTERNATIVE_SD} baseline SD, 5% above 0)",
-    ),
+    Args:
+        name: Registry name.
+        rule: Prior, delta and threshold.
+        configurable: The scenario's ``trial.bayesian`` replaces ``rule`` (the
+            analysis ``bayes``); else the settings are fixed.
+    """
+    return bayesian_analysis(
+        name,
+        prior_of(rule),
+        rule.delta,
+        rule.threshold,
+        rule_wording(rule),
+        (lambda trial: rule_analysis(name, trial.bayesian, True)) if configurable else None,
+    )
+
+
+#: The scenario-configured rule: its settings are the scenario's ``[trial.bayesian]``
+#: (the registered entry shows the defaults).
+CONFIGURED = "bayes"
+ANALYSES.register(rule_analysis(CONFIGURED, BayesianRule(), configurable=True))
+#: Built-in rules with fixed settings (delta 0, threshold 0.975).
+for _name, _kind in (
+    ("bayes_flat", "flat"),
+    ("bayes_sceptical", "sceptical"),
+    ("bayes_enthusiastic", "enthusiastic"),
 ):
-    ANALYSES.register(
-        bayesian_analysis(
-            _name,
-            _prior,
-            0.0,
-            THRESHOLD,
-            f"Bayesian rule P(effect < 0 | data) > {THRESHOLD}: normal posterior from the "
-            f"ANCOVA estimate and SE with {_what}",
-        )
-    )
+    ANALYSES.register(rule_analysis(_name, BayesianRule(prior=_kind)))

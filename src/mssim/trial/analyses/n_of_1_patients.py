@@ -10,7 +10,8 @@ A patient's true effect is their individual causal effect in the first period
 (the score after a first period on the treatment minus after a first period on
 the comparator, from the same noise: the series' counterfactual truth,
 :mod:`mssim.trial.designs.n_of_1`). A patient is a responder when that effect
-is an improvement of at least ``threshold`` (default: the instrument's MCID).
+is an improvement of at least ``threshold`` (default: the MCID of the score analysed,
+:func:`mssim.trial.diary.endpoint_mcid`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from mssim.trial.analyses.n_of_1 import (
     paired_differences,
 )
 from mssim.trial.data import TrialData, trial_data
+from mssim.trial.diary import endpoint_mcid
 from mssim.trial.estimands import potential_endpoint
 from mssim.trial.randomization import Trials, contrast_regimens
 
@@ -98,7 +100,7 @@ def series_patients(trials: Trials) -> pd.DataFrame | None:
 
     One row per (endpoint, contrast, analysed patient): the paired and shrunken
     estimates, the true effect, and whether each classifies the patient's responder
-    status (an improvement of at least the endpoint's MCID) correctly.
+    status (an improvement of at least the MCID of the score analysed) correctly.
 
     Args:
         trials: Randomized trials of any design.
@@ -114,7 +116,7 @@ def series_patients(trials: Trials) -> pd.DataFrame | None:
     frames = []
     for endpoint in scenario.endpoints():
         data = trial_data(scenario, outcomes, trials.allocation[:1], endpoint, n)
-        mcid = getattr(scenario.symptoms, endpoint).mcid
+        mcid = endpoint_mcid(scenario, endpoint)
         for (t, c), contrast in zip(contrast_regimens(scenario), names, strict=True):
             effects = patient_effects(data, t, 0)
             truth = true_patient_effects(scenario, outcomes, endpoint, t, c)[0]

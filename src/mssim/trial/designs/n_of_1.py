@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mssim.config.n_of_1 import DESIGN_PREFIX
 from mssim.registry import DESIGNS
 from mssim.trial.designs.design import Design, Scenario, Trial
 
@@ -102,6 +103,15 @@ def _check(scenario: Scenario) -> list[tuple[str, str]]:
             )
     if trial.estimand != "treatment_policy":
         problems.append(("trial.estimand", "an N-of-1 series supports only treatment_policy"))
+    scoring = trial.n_of_1
+    if scoring.period_score == "diary" and scoring.wash_in_days >= 7 * trial.weeks:
+        problems.append(
+            (
+                "trial.n_of_1.wash_in_days",
+                f"leaves no diary day in a {trial.weeks}-week period; give fewer than "
+                f"{7 * trial.weeks} days (given {scoring.wash_in_days})",
+            )
+        )
     return problems
 
 
@@ -112,7 +122,7 @@ CYCLES = (2, 3, 4)
 def n_of_1_design(cycles: int) -> Design:
     """The design of a series of N-of-1 trials with ``cycles`` AB/BA cycles per patient."""
     return Design(
-        name=f"n_of_1_{cycles}",
+        name=f"{DESIGN_PREFIX}{cycles}",
         n_arms=(2, 2),
         visit_weeks=lambda t: _visit_weeks(t, cycles),
         regimen_orders=lambda arms: _regimen_orders(arms, cycles),
@@ -137,4 +147,4 @@ for _cycles in CYCLES:
 
 def cycles_of(design: str) -> int:
     """Cycles per patient of a registered N-of-1 design name (``n_of_1_3`` -> 3)."""
-    return int(design.rsplit("_", 1)[1])
+    return int(design.removeprefix(DESIGN_PREFIX))
