@@ -17,7 +17,7 @@ from mssim.config.load import load_scenario, with_overrides
 from mssim.errors import MssimError
 from mssim.model.engine import simulate
 from mssim.montecarlo.analyses import analyses_for
-from mssim.montecarlo.assurance import _AssuranceTask, read_after_simulation
+from mssim.montecarlo.assurance import AssuranceTask, read_after_simulation
 from mssim.montecarlo.power import outcome_statistics
 from mssim.trial.randomization import total_patients
 
@@ -40,7 +40,7 @@ def test_one_pass_equals_replicate_by_replicate(priors):
     table = ", ".join(f'"{k}"={{{v}}}' for k, v in priors.items())
     s = load_scenario(None, [f"priors={{{table}}}", "power.n_per_arm=[8, 15]"])
     methods = analyses_for(s)
-    task = _AssuranceTask(s, [8, 15], methods)
+    task = AssuranceTask(s, [8, 15], methods)
     assert task.batched
     replicates = np.arange(3, 12)
     together = task(replicates)
@@ -63,7 +63,7 @@ def test_one_pass_equals_replicate_by_replicate(priors):
 
 def test_priors_read_after_the_simulation_are_analysed_group_by_group():
     s = load_scenario(None, ['priors={"trial.alpha"={distribution="uniform", low=0.01, high=0.1}}'])
-    assert not _AssuranceTask(s, [10], ["ancova"]).batched
+    assert not AssuranceTask(s, [10], ["ancova"]).batched
     assert read_after_simulation("symptoms.fatigue.mcid")
     assert read_after_simulation("arms.sham.sessions_per_week")
     assert not read_after_simulation(EFFECT)

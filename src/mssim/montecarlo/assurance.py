@@ -153,7 +153,7 @@ def read_after_simulation(field: str) -> bool:
     return any(fnmatchcase(field, pattern) for pattern in READ_AFTER_SIMULATION)
 
 
-class _AssuranceTask:
+class AssuranceTask:
     """A picklable task: one chunk, replicates grouped by their drawn values."""
 
     def __init__(self, scenario: Scenario, n_values: list[int], methods: list[str]) -> None:
@@ -167,6 +167,7 @@ class _AssuranceTask:
         self.batched &= not scores_diary(scenario.trial)
 
     def __call__(self, replicates: np.ndarray) -> ChunkResult:
+        """Statistics of the chunk's replicates, each at its drawn values, with the draws."""
         draws = prior_draws(self.scenario, replicates)
         fields = list(self.scenario.priors)
         groups: dict[tuple[float, ...], list[int]] = {}
@@ -268,7 +269,7 @@ def run_assurance(
         }
     )
     parts = run_chunks(
-        _AssuranceTask(scenario, n_values, methods),
+        AssuranceTask(scenario, n_values, methods),
         chunk_ranges(reps, size),
         Checkpoints(None if out is None else Path(out), key),
         n_jobs=n_jobs,
