@@ -20,7 +20,7 @@ from mssim.model.engine import one_trial_run
 from mssim.montecarlo.power import estimate
 from mssim.trial.randomization import randomized, total_patients
 from mssim.trial.tables import analysis_table
-from mssim.views import dashboard
+from mssim.views import dashboard, day_by_day
 
 ROOT = Path(__file__).parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -340,10 +340,10 @@ def test_dashboard_in_chromium(browser, server):
 
 def test_trajectories_are_drawn_in_the_instruments_points(base, settings):
     scenario = dashboard.build_scenario(base, settings)
-    instrument = dashboard.primary_instrument(scenario)
+    instrument = day_by_day.primary_instrument(scenario)
     assert (instrument.name, instrument.low, instrument.high) == ("fss", 1.0, 7.0)
     # the ends of the latent 0-10 NRS are the ends of the FSS
-    assert dashboard.instrument_points(np.array([0.0, 5.0, 10.0]), instrument).tolist() == [
+    assert day_by_day.instrument_points(np.array([0.0, 5.0, 10.0]), instrument).tolist() == [
         1.0,
         4.0,
         7.0,
@@ -359,17 +359,17 @@ def test_trajectories_are_drawn_in_the_instruments_points(base, settings):
 
 def test_the_day_by_day_figure_shows_the_models_patients(base, settings):
     scenario = dashboard.build_scenario(base, settings)
-    model = dashboard.SteppedTrial(scenario=scenario, n_per_arm=5)
-    assert dashboard.day_text(model) == "Day: not started (the run-in begins on day -27)"
-    assert dashboard.step_text(model) == "Step 0 of 112"
+    model = day_by_day.SteppedTrial(scenario=scenario, n_per_arm=5)
+    assert day_by_day.day_text(model) == "Day: not started (the run-in begins on day -27)"
+    assert day_by_day.step_text(model) == "Step 0 of 112"
     for _ in range(40):
         model.step()
-    assert (dashboard.step_text(model), dashboard.day_text(model)) == (
+    assert (day_by_day.step_text(model), day_by_day.day_text(model)) == (
         "Step 40 of 112",
         "Day 12 (treatment/follow-up)",
     )
-    instrument = dashboard.primary_instrument(scenario)
-    left, right = dashboard.patients_today(model, instrument).axes
+    instrument = day_by_day.primary_instrument(scenario)
+    left, right = day_by_day.patients_today(model, instrument).axes
     # one dot per patient agent, at its latent score today in FSS points
     dots = np.concatenate([c.get_offsets()[:, 1] for c in right.collections])
     today = [p.symptoms["fatigue"] for p in model.patient_agents]
@@ -378,7 +378,7 @@ def test_the_day_by_day_figure_shows_the_models_patients(base, settings):
 
 
 def test_step_play_and_reset_move_the_day(monkeypatch):
-    monkeypatch.setattr(dashboard, "PLAY_INTERVAL_MS", 10)
+    monkeypatch.setattr(day_by_day, "PLAY_INTERVAL_MS", 10)
     monkeypatch.delenv(dashboard.ENV_SCENARIO, raising=False)
     _, rc = solara.render(dashboard.Page(), handle_error=False)
     step = rc.find(v.Html, class_="mssim-step")
