@@ -12,6 +12,8 @@ from mssim.config.load import validate
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.outputs.report.inputs import (
+    ASSURANCE_NUMBERS,
+    ASSURANCE_TEXT,
     CURVE_NUMBERS,
     CURVE_TEXT,
     RESULT_NUMBERS,
@@ -41,6 +43,7 @@ class Folder:
     sweep: pd.DataFrame | None = None
     sample_size: dict[str, Any] | None = None
     sample_curve: pd.DataFrame | None = None
+    assurance: pd.DataFrame | None = None
     matched_null: dict[str, Any] | None = None
     crosscheck: dict[str, Any] | None = None
     sensitivity: pd.DataFrame | None = None
@@ -92,6 +95,7 @@ def read_folder(folder: Path) -> Folder:
         ("power", "power.csv", RESULT_TEXT, RESULT_NUMBERS),
         ("sweep", "sweep.csv", RESULT_TEXT, ("cell", *RESULT_NUMBERS)),
         ("sample_curve", "sample_size.csv", CURVE_TEXT, CURVE_NUMBERS),
+        ("assurance", "assurance.csv", ASSURANCE_TEXT, ASSURANCE_NUMBERS),
         ("sensitivity", "sensitivity.csv", SENSITIVITY_TEXT, SENSITIVITY_NUMBERS),
         ("studies", "studies.csv", (), ()),
         ("meta", "meta.csv", (), ()),
