@@ -14,6 +14,7 @@ from mssim.errors import MssimError
 from mssim.outputs.report.inputs import (
     ASSURANCE_NUMBERS,
     ASSURANCE_TEXT,
+    BOUNDARY_NUMBERS,
     CURVE_NUMBERS,
     CURVE_TEXT,
     RESULT_NUMBERS,
@@ -44,6 +45,7 @@ class Folder:
     sample_size: dict[str, Any] | None = None
     sample_curve: pd.DataFrame | None = None
     assurance: pd.DataFrame | None = None
+    boundaries: pd.DataFrame | None = None
     matched_null: dict[str, Any] | None = None
     crosscheck: dict[str, Any] | None = None
     sensitivity: pd.DataFrame | None = None
@@ -96,6 +98,7 @@ def read_folder(folder: Path) -> Folder:
         ("sweep", "sweep.csv", RESULT_TEXT, ("cell", *RESULT_NUMBERS)),
         ("sample_curve", "sample_size.csv", CURVE_TEXT, CURVE_NUMBERS),
         ("assurance", "assurance.csv", ASSURANCE_TEXT, ASSURANCE_NUMBERS),
+        ("boundaries", "boundaries.csv", (), BOUNDARY_NUMBERS),
         ("sensitivity", "sensitivity.csv", SENSITIVITY_TEXT, SENSITIVITY_NUMBERS),
         ("studies", "studies.csv", (), ()),
         ("meta", "meta.csv", (), ()),

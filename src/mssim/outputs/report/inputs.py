@@ -156,6 +156,15 @@ ASSURANCE_NUMBERS = (
     "estimate_q50",
     "estimate_q97.5",
 )
+BOUNDARY_NUMBERS = (
+    "n_per_arm",
+    "look",
+    "information_fraction",
+    "efficacy_z",
+    "futility_z",
+    "alpha_spent",
+    "nominal_p",
+)
 CURVE_TEXT = ("contrast",)
 CURVE_NUMBERS = ("n_per_arm", "power", "power_ci_low", "power_ci_high")
 
