@@ -142,7 +142,15 @@ def test_run_writes_assurance_next_to_power(cli, tmp_path):
     np.testing.assert_array_equal(table.power_at_centre, power.power)
     assert (tmp_path / "r" / "assurance.png").stat().st_size > 0
     assert len(pd.read_csv(tmp_path / "r" / "prior_draws.csv")) == 20
-    assert "probability of success over the priors" in (tmp_path / "r" / "report.html").read_text()
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "probability of success over the priors" in html
+    assert 'id="assurance"' in html and "uniform (low 0, high 0.4)" in html
+    first = table.iloc[0]
+    assert f"{first.assurance:.3f} ± {first.assurance_mcse:.3f}" in html
+    # a damaged assurance table is refused, naming the file and column
+    table.drop(columns="assurance_mcse").to_csv(tmp_path / "r" / "assurance.csv", index=False)
+    status, _, err = cli("report", tmp_path / "r")
+    assert status == 2 and "assurance.csv: missing column(s) assurance_mcse" in err
 
 
 def test_bad_prior_on_the_command_line_exits_2_and_writes_nothing(cli, tmp_path):

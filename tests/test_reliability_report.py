@@ -162,3 +162,16 @@ def test_sample_size_values_are_escaped_even_if_unchecked(folder):
         found.sample_size = ANSWER | {field: SCRIPT}
         with pytest.raises((TypeError, ValueError)):
             render(found)
+
+
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [
+        ("boundaries.csv", "n_per_arm,look,information_fraction,efficacy_z,futility_z,"),
+        ("assurance.csv", "analysis,endpoint,contrast,n_per_arm,replicates,assurance,"),
+    ],
+)
+def test_a_malformed_boundaries_or_assurance_table_is_refused(cli, folder, name, header):
+    # a group-sequential run's boundaries and an assurance run's table, each cut short
+    (folder / name).write_text(header + "\n1,2,x,y\n")
+    refused(cli, folder, str(folder / name), "missing column(s)")

@@ -160,11 +160,13 @@ class AssuranceTask:
         self.scenario = scenario
         self.n_values = n_values
         self.methods = methods
-        self.batched = not sequential.applies(scenario) and not any(
-            read_after_simulation(field) for field in scenario.priors
+        # analysed together unless a prior is read after the simulation, the design
+        # simulates look by look, or the series keeps daily paths (not concatenated)
+        self.batched = not (
+            any(read_after_simulation(field) for field in scenario.priors)
+            or sequential.applies(scenario)
+            or scores_diary(scenario.trial)
         )
-        # a diary-scored N-of-1 series keeps daily paths, which are not concatenated
-        self.batched &= not scores_diary(scenario.trial)
 
     def __call__(self, replicates: np.ndarray) -> ChunkResult:
         """Statistics of the chunk's replicates, each at its drawn values, with the draws."""

@@ -29,12 +29,6 @@ def figures_section(found: Folder) -> str:
     for name, caption in (
         ("power_heatmap.png", "Power over the first two swept fields at the largest n."),
         ("sample_size.png", "n per arm needed for the target power across the first field."),
-        (
-            "assurance.png",
-            "Assurance (probability of success over the priors) beside power at the priors' "
-            "centre; power by the true effect drawn from the priors; the prior predictive "
-            "distribution of the estimate (assurance.csv, assurance_curve.csv).",
-        ),
     ):
         if (found.path / name).is_file():
             parts.append(embedded_image((found.path / name).read_bytes(), caption))

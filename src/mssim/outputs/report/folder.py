@@ -12,6 +12,9 @@ from mssim.config.load import validate
 from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.outputs.report.inputs import (
+    ASSURANCE_NUMBERS,
+    ASSURANCE_TEXT,
+    BOUNDARY_NUMBERS,
     CURVE_NUMBERS,
     CURVE_TEXT,
     RESULT_NUMBERS,
@@ -41,6 +44,8 @@ class Folder:
     sweep: pd.DataFrame | None = None
     sample_size: dict[str, Any] | None = None
     sample_curve: pd.DataFrame | None = None
+    assurance: pd.DataFrame | None = None
+    boundaries: pd.DataFrame | None = None
     matched_null: dict[str, Any] | None = None
     crosscheck: dict[str, Any] | None = None
     sensitivity: pd.DataFrame | None = None
@@ -92,6 +97,8 @@ def read_folder(folder: Path) -> Folder:
         ("power", "power.csv", RESULT_TEXT, RESULT_NUMBERS),
         ("sweep", "sweep.csv", RESULT_TEXT, ("cell", *RESULT_NUMBERS)),
         ("sample_curve", "sample_size.csv", CURVE_TEXT, CURVE_NUMBERS),
+        ("assurance", "assurance.csv", ASSURANCE_TEXT, ASSURANCE_NUMBERS),
+        ("boundaries", "boundaries.csv", (), BOUNDARY_NUMBERS),
         ("sensitivity", "sensitivity.csv", SENSITIVITY_TEXT, SENSITIVITY_NUMBERS),
         ("studies", "studies.csv", (), ()),
         ("meta", "meta.csv", (), ()),

@@ -142,6 +142,29 @@ SENSITIVITY_NUMBERS = (
     "rank", "value", "low", "high", "mu_star", "mu_star_conf", "sigma", "power_low", "power_high",
 )  # fmt: skip
 # Columns of sample_size.csv (the fine pass), drawn as a power curve.
+ASSURANCE_TEXT = ("analysis", "endpoint", "contrast")
+ASSURANCE_NUMBERS = (
+    "n_per_arm",
+    "replicates",
+    "assurance",
+    "assurance_mcse",
+    "power_at_centre",
+    "power_at_centre_mcse",
+    "true_effect_mean",
+    "true_effect_sd",
+    "estimate_q2.5",
+    "estimate_q50",
+    "estimate_q97.5",
+)
+BOUNDARY_NUMBERS = (
+    "n_per_arm",
+    "look",
+    "information_fraction",
+    "efficacy_z",
+    "futility_z",
+    "alpha_spent",
+    "nominal_p",
+)
 CURVE_TEXT = ("contrast",)
 CURVE_NUMBERS = ("n_per_arm", "power", "power_ci_low", "power_ci_high")
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mssim.files import atomic_write_bytes
+from mssim.outputs.report.assurance import assurance_section
 from mssim.outputs.report.committee import committee_section, sensitivity_section
 from mssim.outputs.report.figures import figures_section
 from mssim.outputs.report.folder import Folder, read_folder
@@ -69,6 +70,7 @@ SECTIONS = (
     ("design", "Design"),
     ("results", "Results"),
     ("figures", "Figures"),
+    ("assurance", "Assurance"),
     ("sequential", "Interim looks"),
     ("sample-size", "Sample size"),
     ("sensitivity", "Sensitivity"),
@@ -95,6 +97,7 @@ def render(found: Folder) -> str:
         design_section(found),
         results_section(found),
         figures_section(found),
+        assurance_section(found),
         sequential_section(found),
         sample_size_section(found),
         sensitivity_section(found),

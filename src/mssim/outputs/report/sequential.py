@@ -20,10 +20,9 @@ FIGURES = (
 
 def sequential_section(found: Folder) -> str:
     """Boundaries, stopping probabilities, expected n and duration of a group-sequential run."""
-    path = found.path / "boundaries.csv"
-    if not path.is_file() or found.power is None:
+    bounds = found.boundaries
+    if bounds is None or found.power is None:
         return ""
-    bounds = pd.read_csv(path)
     power = found.power
     stops = [c for c in power.columns if c.startswith("stop_")]
     summary = pd.DataFrame(
