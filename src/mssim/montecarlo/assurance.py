@@ -44,10 +44,16 @@ from mssim.config.scenario import Scenario
 from mssim.errors import MssimError
 from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
-from mssim.montecarlo.parallel import Checkpoints, ChunkResult, chunk_ranges, run_chunks, run_key
-from mssim.montecarlo.power import KINDS, chunk_statistics, outcome_statistics, wilson
+from mssim.montecarlo.parallel import ChunkResult
+from mssim.montecarlo.power import (
+    KINDS,
+    chunk_statistics,
+    outcome_statistics,
+    replicate_statistics,
+    wilson,
+)
 from mssim.montecarlo.sweep import value_at
-from mssim.registry import ANALYSES, loaded_plugins
+from mssim.registry import ANALYSES
 from mssim.trial.randomization import total_patients
 
 #: Quantiles of the prior predictive distribution of the estimate.
@@ -259,27 +265,22 @@ def run_assurance(
     methods = analyses or [scenario.trial.analysis]
     check_analyses(centre_scenario(scenario), methods)
     size = chunk_size or scenario.power.chunk_size
-    key = run_key(
+    stats = replicate_statistics(
+        AssuranceTask(scenario, n_values, methods),
         {
             "kind": "assurance",
             "scenario": scenario.model_dump(mode="json"),
             "n": n_values,
-            "replicates": reps,
             "analyses": methods,
-            "chunk": size,
-            "plugins": loaded_plugins(),
-        }
-    )
-    parts = run_chunks(
-        AssuranceTask(scenario, n_values, methods),
-        chunk_ranges(reps, size),
-        Checkpoints(None if out is None else Path(out), key),
+        },
+        reps,
+        size,
+        out,
         n_jobs=n_jobs,
         backend=backend,
         scheduler=scheduler,
         progress=progress,
     )
-    stats = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
     draws = pd.DataFrame(stats["draws"].T, columns=list(scenario.priors))
     draws.insert(0, "replicate", np.arange(reps))
     table, curve = summarize_assurance(scenario, n_values, methods, stats)

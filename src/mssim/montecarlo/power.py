@@ -21,9 +21,10 @@ trial serves every smaller n, because patients are drawn patient-major.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -390,6 +391,39 @@ def type_s_and_exaggeration(
     }
 
 
+def replicate_statistics(
+    task: Callable[[np.ndarray], dict[str, np.ndarray]],
+    identity: dict[str, Any],
+    replicates: int,
+    chunk_size: int,
+    out: Path | str | None,
+    **run: Any,
+) -> dict[str, np.ndarray]:
+    """Run a chunk task over replicates 0 to R-1, with checkpoints, and join the chunks.
+
+    Args:
+        task: Statistics of one chunk of replicate indices, each array's last axis
+            the replicates (:func:`chunk_statistics`, or assurance's task).
+        identity: What else determines the numbers (scenario, design points,
+            analyses, a kind): with the replicates, chunk size and loaded plug-ins it
+            keys the checkpoints, so a resumed run reuses only its own chunks.
+        replicates: Replicate trials.
+        chunk_size: Replicates per chunk.
+        out: Folder for checkpoints (``out/chunks``), or None.
+        **run: ``n_jobs``, ``backend``, ``scheduler``, ``progress`` of
+            :func:`mssim.montecarlo.parallel.run_chunks`.
+
+    Returns:
+        Every array of the task, joined over the chunks along its last axis.
+    """
+    key = run_key(
+        {**identity, "replicates": replicates, "chunk": chunk_size, "plugins": loaded_plugins()}
+    )
+    checkpoints = Checkpoints(None if out is None else Path(out), key)
+    parts = run_chunks(task, chunk_ranges(replicates, chunk_size), checkpoints, **run)
+    return {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+
+
 def estimate(
     scenario: Scenario,
     n_per_arm: list[int] | None = None,
@@ -440,28 +474,17 @@ def estimate(
     methods = analyses or [scenario.trial.analysis]
     check_analyses(scenario, methods)
     size = chunk_size or scenario.power.chunk_size
-    key = run_key(
-        {
-            "scenario": scenario.model_dump(mode="json"),
-            "n": n_values,
-            "replicates": reps,
-            "analyses": methods,
-            "chunk": size,
-            "plugins": loaded_plugins(),
-        }
-    )
-    checkpoints = Checkpoints(None if out is None else Path(out), key)
-    task = partial(chunk_statistics, scenario, n_values, methods)
-    parts = run_chunks(
-        task,
-        chunk_ranges(reps, size),
-        checkpoints,
+    stats = replicate_statistics(
+        partial(chunk_statistics, scenario, n_values, methods),
+        {"scenario": scenario.model_dump(mode="json"), "n": n_values, "analyses": methods},
+        reps,
+        size,
+        out,
         n_jobs=n_jobs,
         backend=backend,
         scheduler=scheduler,
         progress=progress,
     )
-    stats = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
     frame = breakdown_columns(scenario, summarize(scenario, n_values, methods, stats), reps)
     if sequential.applies(scenario):
         looks = sequential.characteristics(scenario, n_values, methods, stats)
