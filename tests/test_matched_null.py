@@ -81,3 +81,20 @@ def test_null_against_an_unneedled_arm_is_not_a_null_of_the_contrast():
     assert set(null_overrides(three)) == {"arms.acupuncture.specific_effect"}
     assert not null.defined and null.true_effect < 0  # needling's non-specific effect remains
     assert "not defined" in null.sentence(20, 0.05)
+    assert "non-specific effect of needling against an arm without needles" in null.sentence(
+        20, 0.05
+    )
+
+
+def test_a_non_inferiority_null_at_zero_effect_is_not_its_null(cli, tmp_path):
+    sets = ['trial.hypothesis="non_inferiority"', "trial.margin=0.3", "power.n_per_arm=[10]"]
+    null = matched_null(load_scenario(None, sets), [10], 20, progress=False)
+    assert not null.defined
+    assert "non-inferior side of the margin (the null is +0.3 or worse)" in null.sentence(10, 0.05)
+    args = [x for s in sets for x in ("--set", s)]
+    status, out, err = cli("run", *args, "--replicates", 20, "--out", tmp_path / "r")
+    assert status == 0, err
+    assert "so rejecting there is power" in out
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "(one-sided non-inferiority tests at alpha / 2 = 0.025, margin 0.3 points" in html
+    assert "non-inferior side of the margin" in html and "two-sided alpha" not in html

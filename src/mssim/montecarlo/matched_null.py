@@ -90,12 +90,14 @@ class MatchedNull:
             (estimand units); 0 when the arms differ in name only.
         defined: Whether the type I error is defined (the true effect is
             negligible: within 2 MCSE of 0, ``true_null`` of the power table).
+        undefined_reason: Why it is not defined (None when it is), one clause.
     """
 
     overrides: dict[str, Any]
     curve: pd.DataFrame
     true_effect: float
     defined: bool
+    undefined_reason: str | None
 
     def at(self, n_per_arm: int) -> pd.Series:
         """The null's row at ``n_per_arm`` (the nearest n simulated)."""
@@ -108,6 +110,7 @@ class MatchedNull:
             "overrides": self.overrides,
             "true_effect": self.true_effect,
             "defined": self.defined,
+            "undefined_reason": self.undefined_reason,
             "alpha_rows": [
                 {
                     "n_per_arm": int(row.n_per_arm),
@@ -125,9 +128,8 @@ class MatchedNull:
         """One line for the terminal, at ``n_per_arm``."""
         if not self.defined:
             return (
-                f"Matched null (no specific effect): the primary contrast still has a true "
-                f"effect of {self.true_effect:.3g} (non-specific), so its type I error is "
-                "not defined."
+                "Matched null (no specific effect): type I error not defined: "
+                f"{self.undefined_reason}."
             )
         row = self.at(n_per_arm)
         level = f"nominal {alpha:g}"
@@ -172,9 +174,25 @@ def matched_null(
         **run,
     )
     curve = primary_curve(frame)
-    return MatchedNull(
-        null_overrides(scenario),
-        curve,
-        float(curve.true_effect.iloc[0]),
-        bool(curve.true_null.all()),
+    true_effect, defined = float(curve.true_effect.iloc[0]), bool(curve.true_null.all())
+    reason = None if defined else undefined_reason(curve.iloc[0], true_effect)
+    return MatchedNull(null_overrides(scenario), curve, true_effect, defined, reason)
+
+
+def undefined_reason(row: pd.Series, true_effect: float) -> str:
+    """Why the null's rejections are not a type I error: its hypothesis is false there.
+
+    Args:
+        row: The null's power-table row (``hypothesis``, ``null_value``).
+        true_effect: The primary contrast's true effect under the null (estimand units).
+    """
+    if row.hypothesis == "non_inferiority":
+        return (
+            f"a true effect of {true_effect:.3g} lies on the non-inferior side of the margin "
+            f"(the null is {row.null_value:+.3g} or worse), so rejecting there is power; "
+            "'mssim selfcheck' tests the non-inferiority test at its margin"
+        )
+    return (
+        f"with no specific effect the primary contrast still has a true effect of "
+        f"{true_effect:.3g} (the non-specific effect of needling against an arm without needles)"
     )

@@ -8,6 +8,7 @@ import pandas as pd
 
 from mssim.outputs.report.folder import Folder
 from mssim.outputs.report.html import bullets, embedded_image, esc, html_table, section
+from mssim.outputs.report.scenario import hypothesis_words
 from mssim.registry import DESIGNS
 
 #: Fields of the committee summary's top assumptions.
@@ -26,7 +27,7 @@ def committee_section(found: Folder) -> str:
         f"<b>Design:</b> {esc(DESIGNS.get(t.design).describe(t))}; arms "
         f"{esc(', '.join(s.arms))}; primary endpoint {esc(t.primary_endpoint)} "
         f"({esc(getattr(s.symptoms, t.primary_endpoint).scale.label)}), analysed by "
-        f"{esc(t.analysis)} at two-sided alpha {t.alpha:g}."
+        f"{esc(t.analysis)} ({esc(hypothesis_words(t))})."
     ]
     answer = found.sample_size
     if answer and "n_text" in answer:
@@ -62,11 +63,8 @@ def committee_section(found: Folder) -> str:
 def _null_text(null: dict[str, Any], answer: dict[str, Any] | None) -> str:
     """The matched null's type I error at the answer's n (or the nearest simulated)."""
     if not null["defined"]:
-        return (
-            "<b>Type I error:</b> not defined here: with no specific effect the primary "
-            f"contrast still has a true effect of {null['true_effect']:.3g} (the non-specific "
-            "effect of needling against an arm without needles)."
-        )
+        reason = null["undefined_reason"] or "the null's true effect is not negligible"
+        return f"<b>Type I error:</b> not defined here: {esc(reason)}."
     rows = pd.DataFrame(null["alpha_rows"])
     want = (answer or {}).get("n_per_arm") or int(rows.n_per_arm.max())
     row = rows.loc[(rows.n_per_arm - want).abs().idxmin()]

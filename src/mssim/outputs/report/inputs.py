@@ -65,6 +65,7 @@ class MatchedNullFile(BaseModel):
     overrides: dict[str, Any]
     true_effect: float
     defined: bool
+    undefined_reason: str | None = None
     alpha_rows: list[TypeIErrorRow] = Field(min_length=1)
 
 

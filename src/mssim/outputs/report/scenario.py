@@ -33,7 +33,9 @@ DROPOUT_WORDS = {
 
 
 def hypothesis_words(t: Any) -> str:
-    """What each contrast tests, at which level (``trial.hypothesis``)."""
+    """What each contrast tests, at which level (``trial.hypothesis``, or a Bayesian rule)."""
+    if for_trial(t.analysis, t).threshold is not None:
+        return "no significance test: the Bayesian rule decides at its posterior threshold"
     if t.hypothesis == "two_sided":
         return f"two-sided tests at alpha = {t.alpha:g}"
     words = f"one-sided {t.hypothesis.replace('_', '-')} tests at alpha / 2 = {t.alpha / 2:g}"
