@@ -181,7 +181,7 @@ def test_categorical_values_parse_as_text_and_booleans():
     # text where a number belongs is refused by the scenario's validation, naming the cell
     with pytest.raises(MssimError, match=r"sweep cell 1 .*dropout\.rate"):
         run_sweep(SCENARIO, {DROPOUT: [0.1, "abc"]}, replicates=1)
-    with pytest.raises(MssimError, match=r"numeric fields; dropout\.mechanism"):
+    with pytest.raises(MssimError, match=r"numeric values; given dropout\.mechanism=mcar,mnar"):
         sweep_points(SCENARIO, {"dropout.mechanism": ["mcar", "mnar"], DROPOUT: [0.1, 0.2]}, 4)
 
 
@@ -276,3 +276,13 @@ def test_sweep_takes_a_seed(tmp_path, cli):
     seeded = pd.read_csv(tmp_path / "a" / "sweep.csv")
     default = pd.read_csv(tmp_path / "b" / "sweep.csv")
     assert not np.allclose(seeded.mean_estimate, default.mean_estimate)  # other random numbers
+
+
+def test_a_latin_hypercube_over_text_values_is_refused_showing_them(cli, tmp_path):
+    out = tmp_path / "s"
+    status, printed, err = cli(
+        "sweep", "--lhs", 3, "--grid", "dropout.rate=0.05:0.3", "--replicates", 2, "--out", out
+    )
+    assert (status, printed) == (2, "") and "Traceback" not in err
+    assert "--lhs: a Latin hypercube needs numeric values; given dropout.rate=0.05:0.3" in err
+    assert not out.exists()

@@ -176,8 +176,9 @@ def sweep_points(scenario: Scenario, grid: dict[str, list[Value]], lhs: int | No
     categorical = [f for f in fields if not is_numeric(grid[f])]
     if categorical:
         raise MssimError(
-            f"--lhs: a Latin hypercube needs numeric fields; {', '.join(categorical)} "
-            "take text or true/false values: sweep them as a grid (without --lhs)"
+            "--lhs: a Latin hypercube needs numeric values; given "
+            + "; ".join(f"{f}={','.join(map(str, grid[f]))}" for f in categorical)
+            + " (a text or true/false field is swept as a grid, without --lhs)"
         )
     low = np.array([min(v) for v in grid.values()], dtype=float)
     high = np.array([max(v) for v in grid.values()], dtype=float)
