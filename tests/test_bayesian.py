@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from mssim.config.bayesian import BayesianRule
+from mssim.config.bayesian import ALTERNATIVE, BayesianRule
 from mssim.config.load import load_scenario
 from mssim.config.relevance import inert_reason
 from mssim.config.sources import provenance_table
@@ -18,13 +18,14 @@ from mssim.registry import ANALYSES
 from mssim.trial.analyses.analysis import for_trial
 from mssim.trial.analyses.ancova import ancova
 from mssim.trial.analyses.bayesian import (
-    ALTERNATIVE_SD,
-    THRESHOLD,
     NormalPrior,
     normal_posterior,
     posterior_rule,
     prior_of,
 )
+
+#: The built-in rules' threshold (the default of a [trial.bayesian] table).
+THRESHOLD = BayesianRule().threshold
 
 
 def normal_trials(r: int, n: int, effect: float, seed: int, sigma: float = 1.0):
@@ -82,8 +83,8 @@ def closed_form(theta: float, se: float, prior: NormalPrior, delta: float, c: fl
     "prior",
     [
         NormalPrior.flat(),
-        NormalPrior.sceptical(ALTERNATIVE_SD),
-        NormalPrior.enthusiastic(ALTERNATIVE_SD),
+        NormalPrior.sceptical(ALTERNATIVE),
+        NormalPrior.enthusiastic(ALTERNATIVE),
     ],
     ids=["flat", "sceptical", "enthusiastic"],
 )

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from mssim.config.bayesian import ALTERNATIVE, BayesianRule
+from mssim.config.bayesian import BayesianRule
 from mssim.registry import ANALYSES
 from mssim.trial.analyses.analysis import Analysis
 from mssim.trial.analyses.ancova import ancova
@@ -47,10 +47,6 @@ from mssim.trial.data import TrialData
 
 #: z such that P(Z > z) = 5%: a sceptical or enthusiastic prior puts 5% beyond its bound.
 Z_95 = float(special.ndtri(0.95))
-#: The alternative Delta of the built-in sceptical and enthusiastic priors (baseline SD).
-ALTERNATIVE_SD = ALTERNATIVE
-#: The built-in rules decide at the conventional one-sided 2.5%: P(benefit | data) > 0.975.
-THRESHOLD = BayesianRule().threshold
 
 
 @dataclass(frozen=True)
