@@ -71,12 +71,23 @@ def with_overrides(
         values: ``{"dotted.key": python value}`` applied first; a table
             value replaces the whole table (e.g. ``{"arms": {...}}``).
 
+    Numbers put on numeric fields the scenario has (a prior's draw, a sweep's
+    value) revalidate only the tables on each field's path, holding the others'
+    validated instances, and then the checks across fields
+    (:func:`with_numbers`). Anything else, and anything that shortcut refuses,
+    is validated from a dump of the whole scenario, so a refusal names the
+    field exactly as ``--set`` does.
+
     Returns:
         The new scenario.
 
     Raises:
         MssimError: Naming the field, for an unknown field or an invalid value.
     """
+    if values and not overrides:
+        numbers = with_numbers(scenario, values)
+        if numbers is not None:
+            return numbers
     raw = scenario.model_dump(mode="python")
     label = source or f"scenario {scenario.name!r}"
     for dotted, value in (values or {}).items():
@@ -84,6 +95,69 @@ def with_overrides(
     for text in overrides:
         apply_override(raw, text, label)
     return validate(raw, label)
+
+
+def with_numbers(scenario: Scenario, values: Mapping[str, Any]) -> Scenario | None:
+    """The scenario with numbers on existing numeric fields, validating only their paths.
+
+    Each table on a field's path is validated again from its own fields (its
+    field and model validators run), the tables beside it keep their validated
+    instances (pydantic does not revalidate them), and the scenario's checks
+    across fields run as for a whole scenario. The tables beside the path were
+    valid and no validator of one table reads another, so this accepts exactly
+    what validating the whole dump accepts (``tests/test_with_numbers.py``
+    checks it field by field on the shipped scenarios).
+
+    Args:
+        scenario: The scenario.
+        values: ``{"dotted.key": number}``.
+
+    Returns:
+        The new scenario, or None where a key is not a numeric field of the
+        scenario, a value is not a number, or validation refuses it (then
+        :func:`with_overrides` validates the whole dump, for the message).
+    """
+    result: BaseModel = scenario
+    for dotted, value in values.items():
+        if not _is_number(value):
+            return None
+        replaced = _number_in(result, dotted.split("."), value)
+        if replaced is None:
+            return None
+        result = replaced
+    return result  # type: ignore[return-value]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number_in(node: Any, path: list[str], value: float) -> Any:
+    """``node`` (a table, or a dict of tables or numbers) with ``value`` at ``path``; or None."""
+    head, rest = path[0], path[1:]
+    if isinstance(node, BaseModel):
+        if head not in type(node).model_fields:
+            return None
+        child = getattr(node, head)
+    elif isinstance(node, dict) and head in node:
+        child = node[head]
+    else:
+        return None
+    if rest:
+        new = _number_in(child, rest, value)
+        if new is None:
+            return None
+    elif _is_number(child):
+        new = value
+    else:
+        return None
+    if isinstance(node, dict):
+        return {**node, head: new}
+    fields = {name: getattr(node, name) for name in type(node).model_fields}
+    try:
+        return type(node).model_validate({**fields, head: new})
+    except ValidationError:
+        return None
 
 
 def with_options(

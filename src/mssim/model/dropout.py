@@ -93,16 +93,25 @@ def dropout_hazard(
     Returns:
         The hazard per day (0 when adverse events alone reach the rate).
     """
+    if calibrated_on_pilot(scenario):
+        return _pilot_hazard(scenario.model_dump_json(), pilot)
     rate = scenario.dropout.rate
     if rate == 0.0:
         return 0.0
     weights = regimen_weights(scenario, regimen_list)
-    if scenario.dropout.mechanism == "mcar":
-        stay = float(weights @ [adverse_event_survival(scenario, r, horizon) for r in regimen_list])
-        if stay <= 1.0 - rate:
-            return 0.0
-        return -math.log((1.0 - rate) / stay) / horizon
-    return _pilot_hazard(scenario.model_dump_json(), pilot)
+    stay = float(weights @ [adverse_event_survival(scenario, r, horizon) for r in regimen_list])
+    if stay <= 1.0 - rate:
+        return 0.0
+    return -math.log((1.0 - rate) / stay) / horizon
+
+
+def calibrated_on_pilot(scenario: Scenario) -> bool:
+    """Whether ``h0`` is solved on a pilot simulation of the scenario (MAR or MNAR, rate > 0).
+
+    The pilot simulates the whole model, so then every field the engine reads
+    (the patients' responses too) moves ``h0``.
+    """
+    return scenario.dropout.rate != 0.0 and scenario.dropout.mechanism != "mcar"
 
 
 @lru_cache(maxsize=32)

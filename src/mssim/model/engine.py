@@ -34,7 +34,14 @@ from mssim.config.scenario import Scenario
 from mssim.model import kernel, rng
 from mssim.model.behaviour import adverse_event_types, per_session_risk
 from mssim.model.dropout import dropout_hazard
-from mssim.model.interventions import Regimen, draw_responses, drug_effect, regimens
+from mssim.model.interventions import (
+    Regimen,
+    Respond,
+    drug_effect,
+    regimens,
+    response_normals,
+    responses_from_normals,
+)
 from mssim.model.kernel_io import Outputs, Params, new_scratch
 from mssim.model.outcomes import NEVER, DailyPaths, Outcomes
 from mssim.model.population import EDSS_SHIFT, MS_TYPES, Cohort, run_in_days
@@ -55,6 +62,7 @@ class _Setup:
         n_patients: Patients enrolled per replicate.
         track: Symptoms scored at visits (default: the endpoints).
         keep_daily: Keep daily latent paths and diaries.
+        respond: Maps the chunk's response draws to the patients' responses.
     """
 
     def __init__(
@@ -64,6 +72,7 @@ class _Setup:
         n_patients: int,
         track: list[str] | None,
         keep_daily: bool,
+        respond: Respond = responses_from_normals,
     ) -> None:
         self.scenario = scenario
         self.model = model = SymptomModel.from_scenario(scenario)
@@ -77,7 +86,8 @@ class _Setup:
         self.keep_daily = keep_daily
         self.ae_labels = adverse_event_types(scenario)
         self.params = _params(self)
-        self.responses = draw_responses(scenario, model, self.regimens, reps, n_patients)
+        normals = response_normals(scenario, reps, n_patients)
+        self.responses = respond(scenario, model, self.regimens, normals)
         self.outputs = _outputs(self, len(reps), n_patients)
 
     def outcomes(self) -> Outcomes:
@@ -379,6 +389,7 @@ def simulate(
     track: list[str] | None = None,
     keep_daily: bool = False,
     threads: int = 1,
+    respond: Respond = responses_from_normals,
 ) -> Outcomes:
     """Simulate replicate trials under every regimen, each patient in one fused call.
 
@@ -389,11 +400,15 @@ def simulate(
         track: Symptoms scored at visits (default: the endpoints).
         keep_daily: Keep daily paths (for one trial's files and figures).
         threads: Threads inside the chunk; the result does not depend on it.
+        respond: Maps the chunk's response draws
+            (:func:`~mssim.model.interventions.response_normals`) to the patients'
+            responses; default the scenario's own mapping. An assurance run maps
+            each replicate with its drawn values.
 
     Returns:
         The potential outcomes of the chunk.
     """
-    setup = _Setup(scenario, np.asarray(replicates), n_patients, track, keep_daily)
+    setup = _Setup(scenario, np.asarray(replicates), n_patients, track, keep_daily, respond)
     kernel.run_chunk(
         setup.params,
         setup.responses.direct,

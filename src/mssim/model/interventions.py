@@ -25,7 +25,8 @@ and, after the course's last scheduled session (or dropout), halves every
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.special import ndtr
@@ -126,20 +127,75 @@ class Responses:
     practitioner_z: np.ndarray
 
 
-def draw_responses(
-    scenario: Scenario,
-    model: SymptomModel,
-    regimen_list: list[Regimen],
-    replicates: np.ndarray,
-    n_patients: int,
-) -> Responses:
-    """Draw who responds, how much they expect, their guesses and practitioners."""
-    pop = scenario.population
+def concatenate_responses(parts: list[Responses]) -> Responses:
+    """Several chunks' responses as one, replicates in the order given."""
+    return Responses(
+        **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Responses)}
+    )
+
+
+@dataclass(frozen=True)
+class ResponseNormals:
+    """The random half of the responses: a chunk's keyed standard normals.
+
+    Attributes:
+        patient: Per patient (purpose ``response``): responder, response size,
+            expectation, guess and practitioner, (R, N, 5).
+        uniform: ``ndtr(patient)``, the same draws as uniforms, (R, N, 5).
+        practitioner: Practitioners' own effects before scaling by each arm's
+            ``practitioner_sd`` (purpose ``practitioners``, SD units), (R, practitioners).
+    """
+
+    patient: np.ndarray
+    uniform: np.ndarray
+    practitioner: np.ndarray
+
+    def rows(self, positions: np.ndarray | list[int] | slice) -> ResponseNormals:
+        """The draws of some of the chunk's replicates (positions in the chunk)."""
+        return ResponseNormals(
+            self.patient[positions], self.uniform[positions], self.practitioner[positions]
+        )
+
+
+#: ``respond(scenario, model, regimens, normals) -> Responses``: the mapping of a
+#: chunk's response draws to responses (:func:`responses_from_normals`).
+Respond = Callable[[Scenario, SymptomModel, list[Regimen], ResponseNormals], Responses]
+
+
+def response_normals(
+    scenario: Scenario, replicates: np.ndarray, n_patients: int
+) -> ResponseNormals:
+    """The keyed normals behind the responses (they depend on no real-valued field).
+
+    Args:
+        scenario: The scenario (its seed and the arms' practitioner counts).
+        replicates: Replicate indices (they key the streams).
+        n_patients: Patients enrolled per replicate.
+    """
     max_prac = max(a.practitioners for a in scenario.arms.values())
     z = rng.normals(scenario.seed, replicates, "response", (n_patients, 5))
     # One pool of practitioners gives verum and sham alike, as in most trials.
     zp = rng.normals(scenario.seed, replicates, "practitioners", (max_prac,))
-    u = ndtr(z)
+    return ResponseNormals(z, ndtr(z), zp)
+
+
+def responses_from_normals(
+    scenario: Scenario,
+    model: SymptomModel,
+    regimen_list: list[Regimen],
+    normals: ResponseNormals,
+) -> Responses:
+    """Who responds, how much they expect, their guesses and practitioners, from the draws.
+
+    Args:
+        scenario: The scenario (population response fields, arms' effects,
+            guesses and practitioners, blinding).
+        model: Its symptom model.
+        regimen_list: Its regimens.
+        normals: The chunk's draws (:func:`response_normals`).
+    """
+    pop = scenario.population
+    z, u, zp = normals.patient, normals.uniform, normals.practitioner
     responder = u[..., 0] < pop.responder_fraction
     frac = max(pop.responder_fraction, 1e-12)
     # Mean-one lognormal modifiers, so the average response is the configured effect.
@@ -153,6 +209,12 @@ def draw_responses(
     guess = np.zeros((r, n, g), dtype=np.int8)
     practitioner = np.full((r, n, g), -1, dtype=np.int64)
     mechanistic = scenario.mechanism.enabled
+    weight = {
+        a: np.array([scenario.arms[a].targets.get(x, 0.0) for x in model.names])
+        for a in scenario.arms
+    }
+    ref = np.array([getattr(scenario.symptoms, name).reference_sd for name in model.names])
+    per_nrs = np.array([instrument.points_per_nrs() for instrument in model.instruments])
     for gi, regimen in enumerate(regimen_list):
         for ci, course in enumerate(regimen.courses):
             arm = scenario.arms[course.arm]
@@ -177,13 +239,16 @@ def draw_responses(
                     spec_sd * response + nonspec_sd * expectation * blind + prac_effect
                 )
                 continue
-            for si, name in enumerate(model.names):
-                spec_sd, nonspec_sd = scenario.effects_in_sd(course.arm, name)
-                person_sd = spec_sd * response + nonspec_sd * expectation * blind + prac_effect
-                weight = arm.targets.get(name, 0.0)
-                ref = getattr(scenario.symptoms, name).reference_sd
-                per_nrs = model.instruments[si].points_per_nrs()
-                direct[:, :, gi, ci, si] = weight * person_sd * ref / per_nrs
+            # every symptom at once, (R, N, S): the same operations, element by element
+            spec_sd, nonspec_sd = np.array(
+                [scenario.effects_in_sd(course.arm, name) for name in model.names]
+            ).T
+            person_sd = (
+                spec_sd * response[..., None]
+                + nonspec_sd * expectation[..., None] * blind[..., None]
+                + prac_effect[..., None]
+            )
+            direct[:, :, gi, ci] = weight[course.arm] * person_sd * ref / per_nrs
     return Responses(direct, signal, guess, practitioner, responder, expectation, zp)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from mssim.model.interventions import Regimen, Responses
+from mssim.model.interventions import Regimen, Responses, concatenate_responses
 from mssim.model.population import Cohort
 
 NEVER = np.iinfo(np.int32).max  # day of an event that never happens
@@ -122,9 +122,7 @@ def concatenate(parts: list[Outcomes]) -> Outcomes:
         cohort=Cohort(
             **{f.name: joined(f.name, [p.cohort for p in parts]) for f in fields(Cohort)}
         ),
-        responses=Responses(
-            **{f.name: joined(f.name, [p.responses for p in parts]) for f in fields(Responses)}
-        ),
+        responses=concatenate_responses([p.responses for p in parts]),
     )
 
 

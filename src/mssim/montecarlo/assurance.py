@@ -8,13 +8,24 @@ a pure function of (seed, replicate, prior), so results are bit-identical
 whatever the chunking, workers or resume.
 
 How replicates with different parameter values are simulated: within a chunk,
-replicates are grouped by their drawn values and the engine simulates each
-group with the scenario at those values. Any numeric field therefore works (the
-engine reads it as it always does). When no prior field is read after the
-simulation (:data:`READ_AFTER_SIMULATION`), the chunk's outcomes are joined
-and randomized and analysed in one pass, as a plain run's chunk is; otherwise
-each group is analysed on its own. A point-mass prior makes one group per
-chunk, the very call a plain run makes: assurance equals power bit for bit.
+replicates are grouped by their drawn values, each group gets the scenario at
+its values (validated as ``--set`` validates them), and:
+
+* when every prior field only shapes the patients' responses
+  (:data:`READ_BY_RESPONSES_ONLY`: effects, responders, expectation, guesses,
+  practitioners) and no dropout calibration simulates the scenario, the chunk
+  is simulated in one engine call, as a plain run's chunk is: its kernel
+  parameters come from the prior's centre, the response draws are drawn once
+  for the chunk, and only their mapping to responses is done per group with
+  the group's values;
+* otherwise the engine simulates each group with its scenario, so any numeric
+  field works (the engine reads it as it always does).
+
+When no prior field is read after the simulation (:data:`READ_AFTER_SIMULATION`),
+the chunk is then randomized and analysed in one pass, as a plain run's chunk
+is; otherwise each group is analysed on its own. A point-mass prior makes one
+group per chunk, the very call a plain run makes: assurance equals power bit for
+bit.
 
 Reported, per analysis, endpoint, contrast and n per arm:
 
@@ -33,6 +44,7 @@ import math
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -55,6 +67,10 @@ from mssim.montecarlo.power import (
 from mssim.montecarlo.sweep import value_at
 from mssim.registry import ANALYSES
 from mssim.trial.randomization import total_patients
+
+if TYPE_CHECKING:  # the engine's types; importing them at run time would load numba
+    from mssim.model.interventions import Regimen, ResponseNormals, Responses
+    from mssim.model.symptoms import SymptomModel
 
 #: Quantiles of the prior predictive distribution of the estimate.
 PREDICTIVE_QUANTILES = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
@@ -159,6 +175,32 @@ def read_after_simulation(field: str) -> bool:
     return any(fnmatchcase(field, pattern) for pattern in READ_AFTER_SIMULATION)
 
 
+#: Scenario fields the engine reads only to map each patient's response draws to
+#: effects (:func:`mssim.model.interventions.responses_from_normals`), as patterns.
+#: Replicates whose drawn values differ only in these share the kernel's
+#: parameters, symptom model and regimens, so a chunk is simulated in one engine
+#: call. ``tests/test_assurance_batching.py`` perturbs every real-valued field
+#: matching them in the shipped scenarios and checks that those hold.
+READ_BY_RESPONSES_ONLY = (
+    "population.responder_fraction",
+    "population.response_sd",
+    "population.expectation_sd",
+    "arms.*.specific_effect",
+    "arms.*.specific_fraction",
+    "arms.*.nonspecific_effect",
+    "arms.*.practitioner_sd",
+    "arms.*.guess_verum",
+    "arms.*.guess_dont_know",
+    "blinding.expectation_gain",
+    "blinding.unblinding",
+)
+
+
+def read_by_responses_only(field: str) -> bool:
+    """Whether a dotted scenario field is read only by the mapping to responses."""
+    return any(fnmatchcase(field, pattern) for pattern in READ_BY_RESPONSES_ONLY)
+
+
 class AssuranceTask:
     """A picklable task: one chunk, replicates grouped by their drawn values."""
 
@@ -207,22 +249,75 @@ class AssuranceTask:
                 out[name][..., positions] = array
         return {**out, "draws": draws}
 
+    def _one_simulation(self) -> bool:
+        """Whether every prior field only shapes the responses (one engine call per chunk).
+
+        Not under a MAR or MNAR dropout calibration: its pilot simulates the
+        scenario with its responses, so the kernel's base hazard moves with them.
+        """
+        from mssim.model.dropout import calibrated_on_pilot  # here: no numba before a run
+
+        return not calibrated_on_pilot(self.scenario) and all(
+            read_by_responses_only(field) for field in self.scenario.priors
+        )
+
     def _analysed_together(
         self,
         groups: dict[tuple[float, ...], list[int]],
         cells: dict[tuple[float, ...], Scenario],
         replicates: np.ndarray,
     ) -> ChunkResult:
-        """Each group simulated with its values; all randomized and analysed in one pass."""
+        """The groups simulated with their values; all randomized and analysed in one pass."""
         from mssim.model.engine import simulate  # here, so a refused run never loads numba
         from mssim.model.outcomes import concatenate
 
         n = total_patients(self.scenario, max(self.n_values))
         order = [j for positions in groups.values() for j in positions]
-        parts = [simulate(cells[v], replicates[p], n) for v, p in groups.items()]
-        stats = outcome_statistics(self.scenario, self.n_values, self.methods, concatenate(parts))
+        if self._one_simulation():
+            respond = _GroupResponses(groups, cells)
+            centre = centre_scenario(self.scenario)
+            outcomes = simulate(centre, replicates[order], n, respond=respond)
+        else:
+            outcomes = concatenate(
+                [simulate(cells[v], replicates[p], n) for v, p in groups.items()]
+            )
+        stats = outcome_statistics(self.scenario, self.n_values, self.methods, outcomes)
         back = np.argsort(order, kind="stable")
         return {name: array[..., back] for name, array in stats.items()}
+
+
+class _GroupResponses:
+    """The responses of a chunk simulated in one call: each group mapped with its values.
+
+    Args:
+        groups: Drawn values -> the group's positions in the chunk; the chunk is
+            simulated group after group, in this order.
+        cells: Drawn values -> the scenario at those values.
+    """
+
+    def __init__(
+        self,
+        groups: dict[tuple[float, ...], list[int]],
+        cells: dict[tuple[float, ...], Scenario],
+    ) -> None:
+        self.groups, self.cells = groups, cells
+
+    def __call__(
+        self,
+        centre: Scenario,
+        model: SymptomModel,
+        regimen_list: list[Regimen],
+        normals: ResponseNormals,
+    ) -> Responses:
+        """The chunk's responses (``centre`` gave the kernel's parameters, not these)."""
+        from mssim.model.interventions import concatenate_responses, responses_from_normals
+
+        parts, start = [], 0
+        for values, positions in self.groups.items():
+            rows = normals.rows(slice(start, start + len(positions)))
+            parts.append(responses_from_normals(self.cells[values], model, regimen_list, rows))
+            start += len(positions)
+        return concatenate_responses(parts)
 
 
 def run_assurance(
