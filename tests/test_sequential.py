@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mssim.config.load import load_scenario
+from mssim.config.load import load_scenario, with_overrides
 from mssim.config.relevance import inert_reason
 from mssim.config.trial import Accrual
+from mssim.errors import MssimError
 from mssim.montecarlo.power import FIELDS, KINDS, PERIODS, chunk_statistics, estimate
 from mssim.montecarlo.sequential import (
     boundaries_table,
@@ -230,6 +231,18 @@ def test_each_rule_stops_where_its_boundaries_say(rule):
         else:
             assert k == 2 and not z[k, j] >= up[k, j]
     assert np.all(np.isfinite(stats["median_unbiased"][0, 0]))
+
+
+def test_a_scenario_with_calendar_looks_takes_further_overrides():
+    """Looks at weeks leave no looks at shares, so the resolved scenario validates again."""
+    weeks = "trial.sequential.look_weeks=[14, 18]"
+    scenario = load_scenario(SCENARIOS / "default.toml", [*AS_GS, weeks])
+    assert scenario.trial.sequential.looks == []
+    again = with_overrides(scenario, ["trial.sequential.futility=z"])  # the whole dump validated
+    assert again.trial.sequential.look_weeks == [14, 18]
+    assert again.trial.sequential.futility == "z"
+    with pytest.raises(MssimError, match="not both"):
+        with_overrides(scenario, ["trial.sequential.looks=[0.5]"])
 
 
 def test_calendar_looks_and_looks_after_the_end():

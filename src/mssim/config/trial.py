@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from itertools import pairwise
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -127,7 +127,8 @@ class Sequential(Strict):
 
     looks: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
         default_factory=lambda: [1 / 3, 2 / 3],
-        description="Interim looks: share of the maximum n with the primary visit reached.",
+        description="Interim looks: share of the maximum n with the primary visit reached "
+        "(none when look_weeks are given).",
     )
     look_weeks: list[Weeks] = Field(
         default_factory=list,
@@ -156,9 +157,17 @@ class Sequential(Strict):
         None, description="Blinded sample-size re-estimation (off when absent)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_share_looks_beside_weeks(cls, data: Any) -> Any:
+        """Looks at calendar weeks replace the default looks at shares of patients."""
+        if isinstance(data, dict) and data.get("look_weeks") and "looks" not in data:
+            return {**data, "looks": []}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Sequential:
-        if self.look_weeks and "looks" in self.model_fields_set:
+        if self.look_weeks and self.looks:
             raise ValueError("give interim looks as looks or as look_weeks, not both")
         for name, values in (("looks", self.looks), ("look_weeks", self.look_weeks)):
             if any(b <= a for a, b in pairwise(values)):
