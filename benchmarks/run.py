@@ -658,9 +658,10 @@ def _analysis_costs(
         spent["trial_data"] += t
         if not first:  # untimed first calls: imports and caches are not the analysis's cost
             for method in methods:
-                analyse(method, data, a, b, scenario.trial.alpha)
+                analyse(method, data, a, b, scenario.trial.alpha, trial=scenario.trial)
         for method in methods:
-            t, _ = timed(partial(analyse, method, data, a, b, scenario.trial.alpha))
+            run = partial(analyse, method, data, a, b, scenario.trial.alpha, trial=scenario.trial)
+            t, _ = timed(run)
             spent[method] += t
     say(f"   {'simulate':14s} {1e3 * spent['simulate'] / r:8.3f} ms/trial")
     for k in ("randomize", "trial_data", *methods):
