@@ -61,10 +61,13 @@ def test_breakdown_adds_up_to_the_true_effect(overrides):
 
 
 def test_power_table_carries_the_breakdown():
+    from mssim.montecarlo.breakdown import breakdown_columns
     from mssim.montecarlo.power import estimate
 
     s = load_scenario(None)
-    table = estimate(s, [20], 8, progress=False)
+    plain = estimate(s, [20], 8, progress=False)
+    assert not any(c.startswith("effect_") for c in plain.columns)  # only a run adds it
+    table = breakdown_columns(s, plain, 8)
     parts = table[[f"effect_{p}" for p in PARTS]].sum(axis=1)
     assert np.allclose(parts, table.breakdown_true_effect, atol=1e-12)
     assert (table.breakdown_replicates == 8).all()

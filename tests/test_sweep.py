@@ -13,6 +13,7 @@ from mssim.commands.sweep import sweep_command, write_sweep
 from mssim.config.load import load_scenario
 from mssim.errors import MssimError
 from mssim.montecarlo import power, sweep
+from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.power import estimate
 from mssim.montecarlo.sweep import cell_scenario, parse_grid, run_sweep, sweep_points
 from mssim.outputs.provenance import Provenance
@@ -78,7 +79,7 @@ def test_cell_is_the_plain_run_of_its_scenario(swept):
     point = {EFFECT: 0.6, DROPOUT: 0.3}
     cell = cell_scenario(SCENARIO, point, 3)
     assert cell.seed == SCENARIO.seed
-    alone = estimate(cell, N, REPS, progress=False)
+    alone = breakdown_columns(cell, estimate(cell, N, REPS, progress=False), REPS)
     mine = frame[frame.cell == 3].drop(columns=["cell", EFFECT, DROPOUT])
     pd.testing.assert_frame_equal(mine.reset_index(drop=True), alone)
 
@@ -89,6 +90,7 @@ def test_cell_folder_is_a_run_folder_of_its_scenario(swept, monkeypatch):
     cell = cell_scenario(SCENARIO, {EFFECT: 0.2, DROPOUT: 0.3}, 1)
     monkeypatch.setattr(power, "chunk_statistics", _never)
     loaded = estimate(cell, N, REPS, out=out / "cells" / "1", progress=False)
+    loaded = breakdown_columns(cell, loaded, REPS)  # a run adds it, as the sweep does
     mine = frame[frame.cell == 1].drop(columns=["cell", EFFECT, DROPOUT])
     pd.testing.assert_frame_equal(mine.reset_index(drop=True), loaded)
 

@@ -37,6 +37,7 @@ from mssim.files import atomic_write_bytes, write_figure, write_table
 from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.assurance import centre_scenario, check_priors, next_to_power, run_assurance
+from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.crosscheck import NoClosedForm, crosscheck
 from mssim.montecarlo.matched_null import matched_null
 from mssim.montecarlo.parallel import check_scheduler, run_key
@@ -203,6 +204,7 @@ def run_power(
         **amounts,
         **run,
     )
+    frame = breakdown_columns(scenario, frame, reps)
     figure = power_curve(frame, target=scenario.power.target)
     if solve:
         search = solve_n(scenario, **amounts, **run)

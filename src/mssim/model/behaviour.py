@@ -11,6 +11,7 @@ import numpy as np
 
 from mssim.config.arms import Arm
 from mssim.config.scenario import Scenario
+from mssim.model import libm
 from mssim.model.interventions import GUESS_SHAM, GUESS_VERUM
 
 
@@ -34,7 +35,7 @@ def per_session_risk(arm: Arm) -> np.ndarray:
     """
     expected = max(arm.n_sessions() * arm.adherence, 1.0)
     risks = np.array([ae.per_patient for ae in arm.adverse_events.values()], dtype=float)
-    return -np.expm1(np.log1p(-np.minimum(risks, 1.0 - 1e-15)) / expected)
+    return -libm.expm1(libm.log1p(-np.minimum(risks, 1.0 - 1e-15)) / expected)
 
 
 def bang_index(guess: np.ndarray, verum: bool) -> float:

@@ -40,6 +40,7 @@ from scipy.optimize import brentq
 
 from mssim.config.load import with_overrides
 from mssim.config.scenario import Scenario
+from mssim.model import libm
 from mssim.model.behaviour import per_session_risk
 from mssim.model.interventions import Regimen, regimens
 from mssim.model.outcomes import Outcomes
@@ -142,7 +143,7 @@ def solve_hazard(rate: float, gone: np.ndarray, exposure: np.ndarray, weights: n
     stay = 1.0 - gone
 
     def excess(h: float) -> float:
-        return float(np.sum(weights * (gone + stay * -np.expm1(-h * exposure)))) - rate
+        return float(np.sum(weights * (gone + stay * -libm.expm1(-h * exposure)))) - rate
 
     if excess(0.0) >= 0.0:
         return 0.0
@@ -185,7 +186,7 @@ def _visit_exposure(
     # the visit whose score sets the hazard of day d: the last one before d (0 = none yet)
     last = np.searchsorted(o.visit_days, days, side="left") - 1
     w = np.where(last[None, None, :] >= 1, worsening[..., np.maximum(last, 0)], 0.0)
-    return np.exp(strength * w).sum(-1)
+    return libm.exp(strength * w).sum(-1)
 
 
 def _latent_exposure(scenario: Scenario, o: Outcomes, horizon: int, strength: float) -> np.ndarray:
@@ -202,4 +203,4 @@ def _latent_exposure(scenario: Scenario, o: Outcomes, horizon: int, strength: fl
     baseline = felt[..., window].mean(-1)
     trial_days = (days >= 1) & (days <= horizon)
     w = (felt[..., trial_days] - baseline[..., None]) * per_ref_sd
-    return np.exp(strength * w).sum(-1)
+    return libm.exp(strength * w).sum(-1)

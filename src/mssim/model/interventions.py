@@ -32,7 +32,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from mssim.config.scenario import Scenario
-from mssim.model import rng
+from mssim.model import libm, rng
 from mssim.model.symptoms import SymptomModel
 from mssim.registry import DESIGNS
 
@@ -199,9 +199,9 @@ def responses_from_normals(
     responder = u[..., 0] < pop.responder_fraction
     frac = max(pop.responder_fraction, 1e-12)
     # Mean-one lognormal modifiers, so the average response is the configured effect.
-    modifier = np.exp(pop.response_sd * z[..., 1] - pop.response_sd**2 / 2)
+    modifier = libm.exp(pop.response_sd * z[..., 1] - pop.response_sd**2 / 2)
     response = responder * modifier / frac
-    expectation = np.exp(pop.expectation_sd * z[..., 2] - pop.expectation_sd**2 / 2)
+    expectation = libm.exp(pop.expectation_sd * z[..., 2] - pop.expectation_sd**2 / 2)
     r, n = z.shape[:2]
     g, j, s = len(regimen_list), max(len(x.courses) for x in regimen_list), model.n_symptoms
     direct = np.zeros((r, n, g, j, s))
@@ -301,7 +301,7 @@ def drug_effect(
     arm = scenario.arms[regimen.courses[0].arm]
     if arm.drug is None:
         return out
-    ramp = np.where(days < 1, 0.0, 1.0 - np.exp(-days / arm.drug.onset_days))
+    ramp = np.where(days < 1, 0.0, 1.0 - libm.exp(-days / arm.drug.onset_days))
     for si, name in enumerate(model.names):
         size = scenario.drug_in_sd(regimen.courses[0].arm, name)
         ref = getattr(scenario.symptoms, name).reference_sd

@@ -34,6 +34,8 @@ The stream functions take and return the state as a tuple of four uint64
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, uint64
 
@@ -70,23 +72,27 @@ def purpose_code(purpose: str) -> int:
 
 
 def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Marsaglia-Tsang tables for 256 layers and 52-bit mantissas (as in numpy)."""
+    """Marsaglia-Tsang tables for 256 layers and 52-bit mantissas (as in numpy).
+
+    Computed with the C library's ``math`` (not numpy's CPU-dependent ``exp``), so
+    the tables are the same on every machine.
+    """
     m1 = 2.0**52
     r = 3.6541528853610088
     area = 4.92867323399e-3
     ki = np.zeros(256, dtype=np.uint64)
     wi = np.zeros(256)
     fi = np.zeros(256)
-    q = area / np.exp(-0.5 * r * r)
+    q = area / math.exp(-0.5 * r * r)
     ki[0] = np.uint64((r / q) * m1)
     wi[0], wi[255] = q / m1, r / m1
-    fi[0], fi[255] = 1.0, np.exp(-0.5 * r * r)
+    fi[0], fi[255] = 1.0, math.exp(-0.5 * r * r)
     dn = tn = r
     for i in range(254, 0, -1):
-        dn = np.sqrt(-2.0 * np.log(area / dn + np.exp(-0.5 * dn * dn)))
+        dn = math.sqrt(-2.0 * math.log(area / dn + math.exp(-0.5 * dn * dn)))
         ki[i + 1] = np.uint64((dn / tn) * m1)
         tn = dn
-        fi[i] = np.exp(-0.5 * dn * dn)
+        fi[i] = math.exp(-0.5 * dn * dn)
         wi[i] = dn / m1
     return ki, wi, fi, r
 

@@ -25,6 +25,7 @@ from scipy.linalg import cholesky, solve_discrete_lyapunov
 from mssim.config.instruments import Instrument
 from mssim.config.scenario import Scenario
 from mssim.config.symptoms import MEDIATORS
+from mssim.model import libm
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class SymptomModel:
             scenario.coupling.pain_to_sleep,
         )
         stationary = solve_discrete_lyapunov(reduced_a, reduced_b @ day_corr @ reduced_b.T)
-        drift_rho = np.exp(-1.0 / np.array([p.drift_days for p in params]))
+        drift_rho = libm.exp(-1.0 / np.array([p.drift_days for p in params]))
         drift_sd = np.array([p.drift_sd for p in params])
         mech = scenario.mechanism
         mediators = MEDIATORS if mech.enabled else ()

@@ -35,7 +35,6 @@ from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
 from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
-from mssim.montecarlo.breakdown import breakdown_columns
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
 from mssim.montecarlo.replicates import write_estimates
 from mssim.registry import DESIGNS, loaded_plugins
@@ -485,7 +484,7 @@ def estimate(
         scheduler=scheduler,
         progress=progress,
     )
-    frame = breakdown_columns(scenario, summarize(scenario, n_values, methods, stats), reps)
+    frame = summarize(scenario, n_values, methods, stats)
     if sequential.applies(scenario):
         looks = sequential.characteristics(scenario, n_values, methods, stats)
         frame = frame.merge(looks, on=["analysis", "n_per_arm"], validate="one_to_one")

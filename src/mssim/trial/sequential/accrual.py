@@ -29,10 +29,10 @@ def randomization_days(accrual: Accrual, seed: int, replicates: np.ndarray, n: i
     Returns:
         Days since the start of accrual, increasing along each row, (R, n) float.
     """
-    from mssim.model import rng  # here, so a refused run never loads numba
+    from mssim.model import libm, rng  # here, so a refused run never loads numba
 
     u = rng.uniforms(seed, replicates, "accrual", (n, 1))[..., 0]
-    arrivals = np.cumsum(-np.log1p(-u), axis=1)  # cumulative rate reached, in patients
+    arrivals = np.cumsum(-libm.log1p(-u), axis=1)  # cumulative rate reached, in patients
     return 7.0 * weeks_at(accrual, arrivals)
 
 

@@ -105,8 +105,10 @@ def _legendre(nodes: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _log(p: np.ndarray) -> np.ndarray:
     """Log of a probability (-inf at 0, without a warning)."""
+    from mssim.model import libm  # here, so validating a scenario never loads numba
+
     with np.errstate(divide="ignore"):
-        return np.log(p)
+        return libm.log(p)
 
 
 def _logged(pair: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +125,9 @@ def _negated(pair: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarra
 
 def _phi(x: np.ndarray) -> np.ndarray:
     """Standard normal density."""
-    return np.exp(-0.5 * x * x) / _ROOT_TWO_PI
+    from mssim.model import libm  # here, so validating a scenario never loads numba
+
+    return libm.exp(-0.5 * x * x) / _ROOT_TWO_PI
 
 
 def _solve(

@@ -39,16 +39,18 @@ def spent(family: str, t: np.ndarray, total: float, parameter: float = 0.0) -> n
     Raises:
         ValueError: For an unknown family.
     """
+    from mssim.model import libm  # here, so validating a scenario never loads numba
+
     t = np.clip(np.asarray(t, dtype=float), 0.0, 1.0)
     if family == "obrien_fleming":
         with np.errstate(divide="ignore"):
             return 2.0 * norm.sf(norm.isf(total / 2.0) / np.sqrt(t))
     if family == "pocock":
-        return total * np.log1p((math.e - 1.0) * t)
+        return total * libm.log1p((math.e - 1.0) * t)
     if family == "hsd":
         if parameter == 0.0:
             return total * t
-        return total * -np.expm1(-parameter * t) / -math.expm1(-parameter)
+        return total * -libm.expm1(-parameter * t) / -math.expm1(-parameter)
     if family == "kim_demets":
-        return total * t**parameter
+        return total * libm.power(t, parameter)
     raise ValueError(f"unknown spending family {family!r}; allowed: {', '.join(SPENDING)}")
