@@ -261,7 +261,9 @@ def _analyse_design(
     outcomes = simulate(design, replicates, total_patients(design, int(n_per_arm.max())))
     allocation = randomize(design, outcomes)
     (a, b), primary = contrast_regimens(design)[0], trial.primary_endpoint
-    truth = float(true_effects(design, outcomes, primary)["mean_difference"][:, 0].mean())
+    truth = float(
+        true_effects(design, outcomes, primary, ["mean_difference"])["mean_difference"][:, 0].mean()
+    )
     # The prefix property: a study is the first patients of its replicate.
     enrolled = (
         np.arange(allocation.shape[1])[None, :] < total_patients(design, 1) * n_per_arm[:, None]

@@ -104,7 +104,12 @@ def effect_breakdown(scenario: Scenario, replicates: np.ndarray, n_patients: int
     for step in counterfactual_chain(scenario):
         outcomes = simulate(step, reps, n_patients, keep_daily=scores_diary(step.trial))
         truth.append(
-            np.stack([true_effects(step, outcomes, e)["mean_difference"] for e in endpoints])
+            np.stack(
+                [
+                    true_effects(step, outcomes, e, ["mean_difference"])["mean_difference"]
+                    for e in endpoints
+                ]
+            )
         )
     # (steps, endpoints, contrasts), from zero: the first step is the drug part
     means = np.array([np.zeros_like(truth[0].mean(axis=1))] + [t.mean(axis=1) for t in truth])

@@ -147,7 +147,11 @@ def crosscheck(
     outcomes = simulate(scenario, np.arange(replicates), n)
     data = trial_data(scenario, outcomes, randomize(scenario, outcomes), endpoint, n)
     a, b = contrast_regimens(scenario)[0]
-    effect = float(true_effects(scenario, outcomes, endpoint)["mean_difference"][:, 0].mean())
+    effect = float(
+        true_effects(scenario, outcomes, endpoint, ["mean_difference"])["mean_difference"][
+            :, 0
+        ].mean()
+    )
     centred, base, sds = [], [], []
     for arm in (a, b):
         seen = (data.regimen == arm) & data.observed

@@ -37,7 +37,7 @@ from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
 from mssim.montecarlo.replicates import write_estimates
-from mssim.registry import DESIGNS, loaded_plugins
+from mssim.registry import ANALYSES, DESIGNS, loaded_plugins
 from mssim.trial.analyses.analysis import analyse, for_trial
 from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
 from mssim.trial.data import trial_data
@@ -62,7 +62,8 @@ def chunk_statistics(
 
     Returns:
         Arrays shaped (analyses, design points, endpoints, contrasts, R), plus
-        ``truth`` (kinds, endpoints, contrasts, R); a group-sequential design's
+        ``truth`` (kinds, endpoints, contrasts, R; NaN for a measure no analysis
+        estimates, :func:`estimated`); a group-sequential design's
         fields are those at the look where each trial stopped, with its looks
         (:func:`mssim.montecarlo.sequential.chunk_statistics`).
     """
@@ -75,6 +76,11 @@ def chunk_statistics(
     n_patients = total_patients(scenario, max(n_per_arm))
     outcomes = simulate(scenario, replicates, n_patients, keep_daily=scores_diary(scenario.trial))
     return outcome_statistics(scenario, n_per_arm, analyses, outcomes)
+
+
+def estimated(analyses: list[str]) -> list[str]:
+    """The effect measures the analyses estimate (whose truth a chunk computes)."""
+    return sorted({ANALYSES.get(m).estimand for m in analyses}, key=KINDS.index)
 
 
 def outcome_statistics(
@@ -98,11 +104,10 @@ def outcome_statistics(
     shape = (len(analyses), len(n_per_arm), len(endpoints), len(pairs), len(replicates))
     out = {f: np.zeros(shape) for f in FIELDS}
     out["not_analysed"] = np.full((PERIODS, *shape[1:]), np.nan)
-    truth = np.zeros((len(KINDS), len(endpoints), len(pairs), len(replicates)))
+    truth = np.full((len(KINDS), len(endpoints), len(pairs), len(replicates)), np.nan)
     for e, endpoint in enumerate(endpoints):
-        effects = true_effects(scenario, outcomes, endpoint)
-        for k, kind in enumerate(KINDS):
-            truth[k, e] = effects[kind].T
+        for kind, effect in true_effects(scenario, outcomes, endpoint, estimated(analyses)).items():
+            truth[KINDS.index(kind), e] = effect.T
     alpha = scenario.trial.alpha
     everyone = DESIGNS.get(scenario.trial.design).all_in_contrast
     for i, n in enumerate(n_per_arm):
