@@ -37,11 +37,11 @@ from mssim.montecarlo import sequential
 from mssim.montecarlo.analyses import check_analyses
 from mssim.montecarlo.parallel import Checkpoints, chunk_ranges, run_chunks, run_key
 from mssim.montecarlo.replicates import write_estimates
-from mssim.registry import ANALYSES, DESIGNS, loaded_plugins
+from mssim.registry import DESIGNS, loaded_plugins
 from mssim.trial.analyses.analysis import analyse, for_trial
 from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
 from mssim.trial.data import trial_data
-from mssim.trial.estimands import EFFECT_MEASURES, true_effects
+from mssim.trial.estimands import EFFECT_MEASURES, estimated, true_effects
 from mssim.trial.multiplicity import adjust_pvalues, scenario_graph
 from mssim.trial.randomization import contrast_regimens, randomize, total_patients
 
@@ -63,7 +63,7 @@ def chunk_statistics(
     Returns:
         Arrays shaped (analyses, design points, endpoints, contrasts, R), plus
         ``truth`` (kinds, endpoints, contrasts, R; NaN for a measure no analysis
-        estimates, :func:`estimated`); a group-sequential design's
+        estimates, :func:`mssim.trial.estimands.estimated`); a group-sequential design's
         fields are those at the look where each trial stopped, with its looks
         (:func:`mssim.montecarlo.sequential.chunk_statistics`).
     """
@@ -76,11 +76,6 @@ def chunk_statistics(
     n_patients = total_patients(scenario, max(n_per_arm))
     outcomes = simulate(scenario, replicates, n_patients, keep_daily=scores_diary(scenario.trial))
     return outcome_statistics(scenario, n_per_arm, analyses, outcomes)
-
-
-def estimated(analyses: list[str]) -> list[str]:
-    """The effect measures the analyses estimate (whose truth a chunk computes)."""
-    return sorted({ANALYSES.get(m).estimand for m in analyses}, key=KINDS.index)
 
 
 def outcome_statistics(

@@ -31,7 +31,7 @@ from mssim.trial.analyses.analysis import analyse
 from mssim.trial.analyses.hypothesis import NullHypothesis, contrast_test
 from mssim.trial.data import TrialData, trial_data
 from mssim.trial.designs.group_sequential import MEASURE
-from mssim.trial.estimands import EFFECT_MEASURES, true_effects
+from mssim.trial.estimands import EFFECT_MEASURES, estimated, true_effects
 from mssim.trial.randomization import allocation_units, contrast_regimens, randomize, total_patients
 from mssim.trial.sequential.accrual import expected_by, randomization_days
 from mssim.trial.sequential.boundaries import Boundaries
@@ -265,7 +265,7 @@ def chunk_statistics(
         replicates: Replicate indices.
         fields: Per-replicate statistics of :mod:`mssim.montecarlo.power`, here at the
             look where each trial stopped.
-        kinds: Effect measures of the truth.
+        kinds: Effect measures of the truth (NaN rows for those no analysis estimates).
         periods: Periods of ``not_analysed`` (the share of the contrast's patients due
             by the stopping look without a score at the end of each period).
 
@@ -289,8 +289,9 @@ def chunk_statistics(
     )
     outcomes = simulate(scenario, replicates, widest)
     allocation = randomize(scenario, outcomes)
-    effects = true_effects(scenario, outcomes, endpoint)
-    truth = np.stack([effects[kind].T[None] for kind in kinds])
+    effects = true_effects(scenario, outcomes, endpoint, estimated(analyses))
+    unknown = np.full((1, 1, len(replicates)), np.nan)  # a measure no analysis estimates
+    truth = np.stack([effects[k].T[None] if k in effects else unknown for k in kinds])
     data = trial_data(scenario, outcomes, allocation, endpoint, widest)
     days = randomization_days(trial.accrual, scenario.seed, replicates, widest)
     lag = endpoint_day(scenario, outcomes.visit_days)

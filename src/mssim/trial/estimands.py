@@ -20,7 +20,7 @@ import numpy as np
 
 from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
-from mssim.registry import DESIGNS
+from mssim.registry import ANALYSES, DESIGNS
 from mssim.trial.diary import first_period_truth
 from mssim.trial.grid import on_grid, summary_grid
 from mssim.trial.randomization import contrast_regimens
@@ -97,6 +97,12 @@ def true_effects(
         name: np.stack([EFFECT_MEASURES[name].truth(change, responded, a, b) for a, b in pairs], 1)
         for name in names
     }
+
+
+def estimated(analyses: list[str]) -> list[str]:
+    """The effect measures some of the analyses estimate, in :data:`EFFECT_MEASURES` order."""
+    wanted = {ANALYSES.get(m).estimand for m in analyses}
+    return [name for name in EFFECT_MEASURES if name in wanted]
 
 
 def _probability_index(x: np.ndarray, y: np.ndarray) -> np.ndarray:
