@@ -11,11 +11,11 @@ from mssim.commands.literature import literature_command
 from mssim.config.load import load_scenario
 from mssim.errors import MssimError
 from mssim.literature.field import (
-    COMPARATOR,
     OPEN_LABEL,
     SHAM_CONTROLLED,
     Publication,
     simulate_field,
+    study_design,
     trial_scenario,
 )
 from mssim.model.engine import simulate
@@ -132,7 +132,7 @@ def test_each_study_is_the_prefix_of_its_replicate(scenario, field):
     s = field.studies
     for design in (SHAM_CONTROLLED, OPEN_LABEL):
         row = s[s.design == design].iloc[0]
-        built = trial_scenario(scenario, [COMPARATOR[design]], design == OPEN_LABEL, "welch_change")
+        built = study_design(scenario, design, "welch_change")
         n = total_patients(built, int(row.n_per_arm))
         outcomes = simulate(built, [int(row.study) - 1], n)
         data = trial_data(built, outcomes, randomize(built, outcomes), "fatigue", n)

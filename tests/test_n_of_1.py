@@ -62,15 +62,15 @@ def one_series(replicates: int, *more: str):
     return s, outcomes, data
 
 
-# R 4, nlme, on long_frame(data, 0, r) of one_series(3) written to CSV:
+# R 4.2.2, nlme 3.1.162, on long_frame(data, 0, r) of one_series(3) written to CSV:
 #   m <- lme(y ~ treat, random = ~ treat | id, data = d, method = "REML")
 #   summary(m)$tTable["treat", c("Value", "Std.Error")]
 #   getVarCov(m)[1, 1]; getVarCov(m)[2, 2]; m$sigma^2
 R_LME = [
     # (estimate, SE, var(intercept), var(treat), residual variance)
-    (-0.36076817558299, 0.13641395294925, 0.8567096, 0.1858183, 0.4749276),
-    (-0.49553001277139, 0.15568937618043, 0.7949422, 0.4181314, 0.4272074),
-    (-0.54814814814815, 0.15520237533891, 0.5696159, 0.2539365, 0.5223869),
+    (-0.50068587105624, 0.15695300567133, 0.9025743, 0.3720306, 0.4396410),
+    (-0.53512132822478, 0.15690496440334, 1.0011681, 0.4533253, 0.3909458),
+    (-0.37037037037037, 0.15901494671744, 0.6530719, 0.3010051, 0.4967080),
 ]
 
 

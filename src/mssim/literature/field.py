@@ -14,8 +14,9 @@ replacing its arms (see :func:`trial_scenario`):
   ``usual_care = {intervention = "usual_care"}``;
 * both: ``trial.design = "parallel"``, ``trial.allocation = {}`` (1:1),
   ``trial.block_size = 2 x arms``, ``trial.contrasts = ["acupuncture - <comparator>"]``,
-  ``trial.analysis`` = the authors' analysis; with outcome switching,
-  ``trial.secondary_endpoints`` = every other simulated symptom.
+  ``trial.analysis`` = the authors' analysis, and ``trial.secondary_endpoints`` =
+  every other simulated symptom (every study measures every outcome; with
+  outcome switching an author may report one of them).
 
 Study sizes are log-uniform between two bounds; small studies are more often
 open-label (weights ``n ** -3`` by default, an assumption).
@@ -187,6 +188,24 @@ def trial_scenario(
     if analysis is not None:
         overrides.append(f"trial.analysis={analysis}")
     return with_overrides(scenario, overrides, values={"arms": chosen})
+
+
+def study_design(scenario: Scenario, design: str, analysis: str | None = None) -> Scenario:
+    """The trial of one design's studies: :func:`trial_scenario` measuring every outcome.
+
+    Every other simulated symptom is a secondary endpoint, whether or not an author
+    switches outcomes, so a study's patients are the same either way (the days
+    the engine simulates follow the endpoints, :mod:`mssim.model.gaps`).
+
+    Args:
+        scenario: The field's scenario.
+        design: ``sham_controlled`` or ``open_label``.
+        analysis: The authors' analysis (default: the scenario's).
+    """
+    built = trial_scenario(scenario, [COMPARATOR[design]], design == OPEN_LABEL, analysis)
+    others = [s for s in built.symptoms.active() if s != built.trial.primary_endpoint]
+    listed = ", ".join(f'"{s}"' for s in others)
+    return with_overrides(built, [f"trial.secondary_endpoints=[{listed}]"])
 
 
 # ---------------------------------------------------------------------------- the field
@@ -366,12 +385,8 @@ def simulate_field(
     columns: dict[str, np.ndarray] = {}
     truths = {}
     for design, studies in [(SHAM_CONTROLLED, ~is_open), (OPEN_LABEL, is_open)]:
-        built = trial_scenario(scenario, [COMPARATOR[design]], design == OPEN_LABEL, analysis)
+        built = study_design(scenario, design, analysis)
         check_analyses(built, [analysis])
-        if publication.outcome_switching:
-            others = [s for s in built.symptoms.active() if s != built.trial.primary_endpoint]
-            listed = ", ".join(f'"{s}"' for s in others)
-            built = with_overrides(built, [f"trial.secondary_endpoints=[{listed}]"])
         # The truth needs the sham-controlled design even if no study uses it.
         index = np.flatnonzero(studies) if studies.any() else np.arange(n_studies)
         result, truths[design] = _analyse_design(

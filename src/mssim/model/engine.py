@@ -30,10 +30,12 @@ from dataclasses import fields
 
 import numpy as np
 
+from mssim.config.n_of_1 import scores_diary
 from mssim.config.scenario import Scenario
 from mssim.model import kernel, rng
 from mssim.model.behaviour import adverse_event_types, per_session_risk
 from mssim.model.dropout import dropout_hazard
+from mssim.model.gaps import GapMatrices, gap_matrices, transition
 from mssim.model.interventions import (
     Regimen,
     Respond,
@@ -166,6 +168,9 @@ def _params(setup: _Setup) -> Params:
     days = np.arange(first, first + n_days)[:, None, None]
     visits = setup.visit_days[None, None, :]
     in_window = (visits - recall[None, :, None] < days) & (days <= visits)
+    recalled = in_window.any(axis=(1, 2))
+    anchor = _anchor_days(sc, model, setup.visit_days, days[:, 0, 0])
+    gaps = _gaps(model, anchor)
     primary = sc.trial.primary_endpoint
     p_sym = model.index(primary)
     ref_sd = getattr(sc.symptoms, primary).reference_sd
@@ -224,7 +229,15 @@ def _params(setup: _Setup) -> Params:
         visit_days=setup.visit_days,
         visit_of=visit_of,
         in_window=in_window.astype(np.int8),
-        recalled=in_window.any(axis=(1, 2)).astype(np.int8),
+        recalled=recalled.astype(np.int8),
+        anchor=anchor.astype(np.int8),
+        next_anchor=_next_anchor(anchor),
+        bridged=int((recalled & ~anchor).any()),
+        gap_power=gaps.power,
+        gap_jump=gaps.jump,
+        bridge_pull=gaps.pull,
+        bridge_toward=gaps.toward,
+        bridge_spread=gaps.spread,
         track=track,
         recall=recall,
         scales=np.array([scale(t) for t in track]).reshape(len(track), 4),
@@ -233,6 +246,54 @@ def _params(setup: _Setup) -> Params:
         ),
         hypothetical=int(sc.trial.estimand == "hypothetical"),
     )
+
+
+def _anchor_days(
+    scenario: Scenario, model: SymptomModel, visit_days: np.ndarray, days: np.ndarray
+) -> np.ndarray:
+    """Trial days whose symptom state is simulated (:mod:`mssim.model.gaps`), (D,) bool.
+
+    The recall windows of the scenario's endpoints at its visits, and the last
+    day; every day when something reads the state daily (MNAR dropout, mediators,
+    a daily diary endpoint). They depend on the scenario only, so any run of it
+    (with other symptoms scored, daily paths, the Mesa view) has the same anchors.
+    """
+    daily = (
+        scenario.dropout.mechanism == "mnar"
+        or model.n_mediators > 0
+        or scores_diary(scenario.trial)
+    )
+    if daily:
+        return np.ones(len(days), dtype=bool)
+    recall = np.array([model.instruments[model.index(e)].recall_days for e in scenario.endpoints()])
+    windows = (visit_days[None, :] - recall[:, None] < days[:, None, None]) & (
+        days[:, None, None] <= visit_days[None, :]
+    )
+    anchor = windows.any(axis=(1, 2))
+    anchor[-1] = True
+    return anchor
+
+
+def _next_anchor(anchor: np.ndarray) -> np.ndarray:
+    """For each day, the index of the first anchor on or after it."""
+    at = np.flatnonzero(anchor)
+    return at[np.searchsorted(at, np.arange(len(anchor)))].astype(np.int64)
+
+
+def _gaps(model: SymptomModel, anchor: np.ndarray) -> GapMatrices:
+    """Jump and bridge matrices for the longest gap before an anchor (from the screening day)."""
+    at = np.flatnonzero(anchor)
+    longest = int(np.diff(np.concatenate([[-1], at])).max())
+    a, b = transition(
+        model.phi,
+        model.innovation_sd,
+        model.day_chol,
+        model.drift_rho,
+        model.drift_innovation_sd,
+        model.pain_to_sleep,
+        model.sleep_to_fatigue,
+    )
+    return gap_matrices(a, b, longest)
 
 
 def _contiguous(value: float | np.ndarray) -> float | np.ndarray:

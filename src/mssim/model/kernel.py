@@ -16,6 +16,14 @@ simulated, in which order, on how many threads, or in how many calls:
   :func:`drive` one day at a time, keeping each patient's state (including
   its symptom stream) in its own scratch row, so it is bit-identical.
 
+The symptom state is simulated day by day only on *anchor days* (the recall
+windows of the scenario's endpoints, or every day when something reads it
+daily); over the days between it jumps in one step with the same
+distribution, and the Gaussian bridge fills those days when they are wanted
+(daily paths, the Mesa view, a symptom scored outside the endpoints' windows),
+from its own stream, so the anchor days are the same bit for bit in every run
+(:mod:`mssim.model.gaps`).
+
 Only what the analyses need is kept: visit scores from running recall-window
 sums, dropout day, sessions and adverse-event counts, relapse onsets, and the
 enrolled patient's traits. Daily paths are written only when asked for.
@@ -31,7 +39,9 @@ enrolment      candidate k             MS type (U), EDSS (N); if EDSS-eligible o
                                        (2S + M) N, screening error (N); if enrolled:
                                        therapy (U), relapse propensity (U)
 relapses       0                       per relapse slot: gap (U), size (N), residual (U)
-symptoms       0                       per trial day: S shocks, S drift, M mediator (N)
+symptoms       0                       per simulated trial day: S shocks, S drift,
+                                       M mediator (N); per gap: 2S (N) for its anchor
+bridge         trial day index         2S (N), on a day between anchors, when wanted
 behaviour      0 / slot + 1            dropout threshold (U) / attendance, event, leave (U)
 measurement    visit v                 S errors (N), every symptom whether tracked or not
 =============  ======================  =============================================
@@ -48,10 +58,11 @@ import numpy as np
 from numba import njit, prange
 
 from mssim.model.gamma import gamma_quantile
+from mssim.model.gaps import advance, bridge_step
 from mssim.model.kernel_io import Outputs, Params, Scratch, new_scratch
 from mssim.model.rng import normal, open_stream, uniform
 
-ENROLMENT, SYMPTOMS, RELAPSES, BEHAVIOUR, MEASUREMENT = 0, 1, 2, 5, 6
+ENROLMENT, SYMPTOMS, RELAPSES, BEHAVIOUR, MEASUREMENT, BRIDGE = 0, 1, 2, 5, 6, 12
 NEVER = np.iinfo(np.int32).max
 MCAR, MAR, MNAR = 0, 1, 2
 
@@ -184,6 +195,10 @@ def drive(
     primary, per_ref_sd, pt = p.primary_symptom, p.primary_per_ref_sd, p.primary_track
     track, recall, visit_days, visit_of = p.track, p.recall, p.visit_days, p.visit_of
     in_window, recalled = p.in_window, p.recalled
+    anchor, next_anchor, gap_power, gap_jump = p.anchor, p.next_anchor, p.gap_power, p.gap_jump
+    pull, toward, spread, anchor_state = (
+        p.bridge_pull, p.bridge_toward, p.bridge_spread, sc.anchor_state,
+    )  # fmt: skip
     scales, measurement_sd, hypothetical = p.scales, p.measurement_sd, p.hypothetical
     o_ms, o_edss, o_ther, o_prop = o.ms_type, o.edss, o.on_therapy, o.relapse_propensity
     o_level, o_presence, o_score = o.level, o.presence, o.screening_score
@@ -204,6 +219,8 @@ def drive(
     n = o_edss.shape[1]
     fixed_row = row
     stepping = row < 0  # the Mesa view reads every day's latent severity
+    bridging = stepping or keep_daily or p.bridged != 0  # every day's state is wanted
+    xv, wv = np.zeros(2 * n_sym), np.zeros(2 * n_sym)  # the state as one vector, draws
 
     for u in range(u_lo, u_hi):
         ro, i = u // n, u % n
@@ -375,23 +392,58 @@ def drive(
         st = (stream[row, 0], stream[row, 1], stream[row, 2], stream[row, 3])
         drawn_slot, u0, u1, u2 = -1, 0.0, 0.0, 0.0  # the last session slot's uniforms
         state = (fr[0], fr[1], fr[2], dr[0], dr[1], dr[2])
+        known = day_from - first_day - 1  # the day whose symptom state ``state`` holds
         for day in range(day_from, last + 1):
             di = day - first_day
-            # noise, then treat -> mediators
-            for c in range(width):
-                x, st = normal(st)
-                zr[c] = x
-            for g in range(n_reg if n_med else 0):
-                sig = 0.0
-                for c in range(n_courses[g]):
-                    sig += doser[g, c] * signal_i[g, c]
-                for m in range(n_med):
-                    target = sig * response[m]
-                    medr[g, m] = (
-                        keep * medr[g, m] + (1.0 - keep) * target + shock_sd * zr[2 * n_sym + m]
-                    )
-            # symptoms, relapses, latent severity under each regimen
-            state = _symptom_day(state, coupled, zr, fr, dr, chol, phi, isd, rho, dsd)
+            after_anchor = di == 0 or anchor[di - 1] != 0  # the screening day counts as one
+            if anchor[di] and after_anchor:
+                # a simulated day: noise, then treat -> mediators -> symptoms
+                for c in range(width):
+                    y, st = normal(st)
+                    zr[c] = y
+                for g in range(n_reg if n_med else 0):
+                    sig = 0.0
+                    for c in range(n_courses[g]):
+                        sig += doser[g, c] * signal_i[g, c]
+                    for m in range(n_med):
+                        target = sig * response[m]
+                        medr[g, m] = (
+                            keep * medr[g, m] + (1.0 - keep) * target + shock_sd * zr[2 * n_sym + m]
+                        )
+                state = _symptom_day(state, coupled, zr, fr, dr, chol, phi, isd, rho, dsd)
+                known = di
+            elif anchor[di] or bridging:
+                # a gap's days (mssim.model.gaps): its anchor in one jump, drawn where the
+                # gap starts when the days between are wanted (from the bridge to it)
+                _store(state, fr, dr)
+                for s in range(n_sym):
+                    xv[s], xv[n_sym + s] = fr[s], dr[s]
+                upto = next_anchor[di]
+                if anchor[di] and not bridging:
+                    for c in range(2 * n_sym):
+                        y, st = normal(st)
+                        wv[c] = y
+                    advance(xv, gap_power[di - known], gap_jump[di - known], wv)
+                elif anchor[di]:
+                    xv[:] = anchor_state[row]
+                else:
+                    if after_anchor:  # the gap's start: its anchor first, from the same draws
+                        for c in range(2 * n_sym):
+                            y, st = normal(st)
+                            wv[c] = y
+                        k = upto - di + 1
+                        anchor_state[row, :] = xv
+                        advance(anchor_state[row], gap_power[k], gap_jump[k], wv)
+                    bs = open_stream(key, rep, BRIDGE, i, di)
+                    for c in range(2 * n_sym):
+                        y, bs = normal(bs)
+                        wv[c] = y
+                    r = upto - di + 1
+                    bridge_step(xv, pull[r], toward[r], anchor_state[row], spread[r], wv)
+                for s in range(n_sym):
+                    fr[s], dr[s] = xv[s], xv[n_sym + s]
+                state = (fr[0], fr[1], fr[2], dr[0], dr[1], dr[2])
+                known = di
             acute *= retain
             while next_onset < n_slots and onset_i[next_onset] == day:  # onsets ascend
                 acute += rsr[next_onset] * (1.0 - rrr[next_onset])

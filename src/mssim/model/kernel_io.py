@@ -90,6 +90,14 @@ class Params(NamedTuple):
     visit_of: np.ndarray  # (D,), visit index or -1
     in_window: np.ndarray  # (D, T, V) 1 if the day is in visit V's recall window for T
     recalled: np.ndarray  # (D,) 1 if the day is in any recall window
+    anchor: np.ndarray  # (D,) 1 if the symptom state is simulated that day (mssim.model.gaps)
+    next_anchor: np.ndarray  # (D,) index of the first anchor day on or after the day
+    bridged: int  # 1 if some recalled day is not an anchor (days between anchors filled)
+    gap_power: np.ndarray  # (K + 1, 2S, 2S) A^k
+    gap_jump: np.ndarray  # (K + 1, 2S, 2S) L_k
+    bridge_pull: np.ndarray  # (K + 1, 2S, 2S) M_r
+    bridge_toward: np.ndarray  # (K + 1, 2S, 2S) G_r
+    bridge_spread: np.ndarray  # (K + 1, 2S, 2S) C_r
     track: np.ndarray  # (T,)
     recall: np.ndarray  # (T,)
     scales: np.ndarray  # (T, 4): low, high, step, points per NRS
@@ -141,6 +149,7 @@ class Scratch(NamedTuple):
     acc_nr: np.ndarray  # (rows, G, V, T) the same without relapses
     latent: np.ndarray  # (rows, G, S)
     stream: np.ndarray  # (rows, 4) uint64: the symptom stream's state
+    anchor_state: np.ndarray  # (rows, 2S) the next anchor's state, drawn at its gap's start
     noise: np.ndarray  # (rows, 2S + M)
     run_in: np.ndarray  # (rows, window, S) felt severity of the candidate's run-in
 
@@ -167,6 +176,7 @@ def new_scratch(p: Params, rows: int, n_mediators: int) -> Scratch:
         acc_nr=np.zeros((rows, g, v, t)),
         latent=np.zeros((rows, g, s)),
         stream=np.zeros((rows, 4), dtype=np.uint64),
+        anchor_state=np.zeros((rows, 2 * s)),
         noise=np.zeros((rows, 2 * s + n_mediators)),
         run_in=np.zeros((rows, max(p.window, 1), s)),
     )

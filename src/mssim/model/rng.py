@@ -52,6 +52,7 @@ PURPOSES = (
     "literature",  # a simulated literature's study sizes, designs and publication
     "accrual",  # gap before each randomization in calendar time (patient = list position)
     "assurance",  # a replicate's draws from the scenario's priors (patient = prior index)
+    "bridge",  # symptom days between anchors, when they are wanted (sub = trial day index)
 )
 
 _U = np.uint64
