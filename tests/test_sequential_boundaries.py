@@ -173,3 +173,28 @@ def test_conditional_power_futility():
     assert b.futility[0, :2] == pytest.approx(expected, abs=1e-9)
     up, _ = crossing(b.information, b.efficacy, b.futility, 0.0)
     assert up.sum() == pytest.approx(0.025, abs=1e-9)  # binding: alpha spent with futility
+
+
+@pytest.mark.parametrize("nodes", [5, 8, 13, 96, 100])
+def test_compiled_transition_density_is_the_numpy_expression_bit_for_bit(nodes):
+    from mssim.trial.sequential.boundaries import _phi
+    from mssim.trial.sequential.convolution import transition_density
+
+    rng = np.random.default_rng(nodes)
+    b = 7
+    z = rng.normal(size=(b, nodes)) * 3
+    mean = rng.normal(size=(b, nodes)) * 3
+    sd = rng.uniform(0.2, 1.5, size=(b, 1))
+    g = rng.uniform(0, 0.1, size=(b, nodes))
+    expected = (_phi((z[:, :, None] - mean[:, None, :]) / sd[:, :, None]) * g[:, None, :]).sum(
+        axis=2
+    ) / sd
+    assert np.array_equal(transition_density(z, mean, sd, g), expected)
+
+
+def test_compiled_transition_density_refuses_rows_numpy_would_split():
+    from mssim.trial.sequential.convolution import transition_density
+
+    wide = np.ones((1, 129))
+    with pytest.raises(ValueError, match="at most 128"):
+        transition_density(wide, wide, np.ones((1, 1)), wide)

@@ -91,9 +91,10 @@ class Paths:
         if self.g is None:
             density = _phi(z - centre[:, None])
         else:
+            from mssim.trial.sequential.convolution import transition_density  # loads numba
+
             mean, sd = self._step(t)
-            kernel = _phi((z[:, :, None] - mean[:, None, :]) / sd[:, :, None])
-            density = (kernel * self.g[:, None, :]).sum(axis=2) / sd
+            density = transition_density(z, mean, sd, self.g)
         self.z, self.g, self.t = z, half * self._w * density, np.asarray(t, dtype=float)
 
 
