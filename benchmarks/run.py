@@ -178,10 +178,11 @@ def sh(*args: str) -> str:
 
 
 def src_fingerprint() -> str:
-    """Hash of src/mssim/*.py: identifies the code measured when the tree is dirty."""
+    """Hash of every src/mssim/**/*.py: identifies the code measured when the tree is dirty."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "src" / "mssim").glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
+    package = ROOT / "src" / "mssim"
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
