@@ -20,15 +20,7 @@ def _model(name="default"):
 
 
 def _ab(model):
-    return gaps.transition(
-        model.phi,
-        model.innovation_sd,
-        model.day_chol,
-        model.drift_rho,
-        model.drift_innovation_sd,
-        model.pain_to_sleep,
-        model.sleep_to_fatigue,
-    )
+    return gaps.transition(model)
 
 
 def test_transition_is_the_kernels_daily_update():

@@ -284,16 +284,7 @@ def _gaps(model: SymptomModel, anchor: np.ndarray) -> GapMatrices:
     """Jump and bridge matrices for the longest gap before an anchor (from the screening day)."""
     at = np.flatnonzero(anchor)
     longest = int(np.diff(np.concatenate([[-1], at])).max())
-    a, b = transition(
-        model.phi,
-        model.innovation_sd,
-        model.day_chol,
-        model.drift_rho,
-        model.drift_innovation_sd,
-        model.pain_to_sleep,
-        model.sleep_to_fatigue,
-    )
-    return gap_matrices(a, b, longest)
+    return gap_matrices(*transition(model), longest)
 
 
 def _contiguous(value: float | np.ndarray) -> float | np.ndarray:

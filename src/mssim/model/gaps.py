@@ -36,6 +36,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from mssim.model.symptoms import SymptomModel
+
 
 class GapMatrices(NamedTuple):
     """Jump and bridge matrices for gaps of up to K days, each (K + 1, 2S, 2S).
@@ -52,20 +54,15 @@ class GapMatrices(NamedTuple):
     spread: np.ndarray  # C_r, lower triangular
 
 
-def transition(
-    phi: np.ndarray,
-    innovation_sd: np.ndarray,
-    day_chol: np.ndarray,
-    drift_rho: np.ndarray,
-    drift_innovation_sd: np.ndarray,
-    pain_to_sleep: float,
-    sleep_to_fatigue: float,
-) -> tuple[np.ndarray, np.ndarray]:
+def transition(model: SymptomModel) -> tuple[np.ndarray, np.ndarray]:
     """``(A, B)`` of the daily update, state order (fluctuation x S, drift x S).
 
     Fatigue, pain and sleep are symptoms 0, 1 and 2: today's pain adds to
     tonight's sleep disturbance and last night's sleep to today's fatigue.
     """
+    phi, innovation_sd, day_chol = model.phi, model.innovation_sd, model.day_chol
+    drift_rho, drift_innovation_sd = model.drift_rho, model.drift_innovation_sd
+    pain_to_sleep, sleep_to_fatigue = model.pain_to_sleep, model.sleep_to_fatigue
     s = len(phi)
     a, b = np.zeros((2 * s, 2 * s)), np.zeros((2 * s, 2 * s))
     for i in range(s):
