@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mssim.config.load import load_scenario
-from mssim.model import gaps, kernel
+from mssim.model import gaps
 from mssim.model.engine import _Setup, one_trial, simulate
 from mssim.model.symptoms import SymptomModel
 
@@ -27,7 +27,7 @@ def test_transition_is_the_kernels_daily_update():
     model = _model()
     a, b = _ab(model)
     s = model.n_symptoms
-    coupled = kernel._coefficients(
+    coupled = gaps.coefficients(
         model.day_chol, model.phi, model.innovation_sd, model.drift_rho,
         model.drift_innovation_sd, model.pain_to_sleep, model.sleep_to_fatigue,
     )  # fmt: skip
@@ -36,11 +36,11 @@ def test_transition_is_the_kernels_daily_update():
         x, z = rng.normal(size=2 * s), rng.normal(size=2 * s)
         fluct, drift = x[:s].copy(), x[s:].copy()
         state = (*fluct[:3], *drift[:3])
-        out = kernel._symptom_day(
+        out = gaps.symptom_day(
             state, coupled, z, fluct, drift, model.day_chol, model.phi, model.innovation_sd,
             model.drift_rho, model.drift_innovation_sd,
         )  # fmt: skip
-        kernel._store(out, fluct, drift)
+        gaps.store_state(out, fluct, drift)
         np.testing.assert_allclose(np.concatenate([fluct, drift]), a @ x + b @ z, atol=1e-14)
 
 

@@ -1,4 +1,4 @@
-"""Closed-form jumps over the days nothing reads, and the bridge that fills them when asked.
+"""The coupled symptoms' daily update, its jumps over the days nothing reads, and the bridge.
 
 The coupled symptoms' day-to-day state (fatigue, pain, sleep and any further
 symptom: fast fluctuation and slow drift, 2S numbers) is a linear Gaussian
@@ -6,7 +6,7 @@ process,
 
     x[t] = A x[t-1] + B z[t],    z[t] ~ N(0, I_2S),
 
-with ``A`` and ``B`` from the daily update of :func:`mssim.model.kernel._symptom_day`
+with ``A`` and ``B`` from the daily update of :func:`symptom_day`
 (:func:`transition`). A trial reads the state only on its *anchor days*: the
 recall windows of the scenario's endpoints at its visits
 (:func:`mssim.model.engine._params` decides which days are anchors). Between two
@@ -37,6 +37,72 @@ import numpy as np
 from numba import njit
 
 from mssim.model.symptoms import SymptomModel
+
+
+@njit(inline="always")
+def coefficients(
+    chol: np.ndarray,
+    phi: np.ndarray,
+    sd: np.ndarray,
+    rho: np.ndarray,
+    drift_sd: np.ndarray,
+    pain_to_sleep: float,
+    sleep_to_fatigue: float,
+) -> tuple:
+    """Fatigue's, pain's and sleep's coefficients as scalars, for :func:`symptom_day`."""
+    return (
+        chol[0, 0], chol[1, 0], chol[1, 1], chol[2, 0], chol[2, 1], chol[2, 2],
+        phi[0], phi[1], phi[2], sd[0], sd[1], sd[2], rho[0], rho[1], rho[2],
+        drift_sd[0], drift_sd[1], drift_sd[2], pain_to_sleep, sleep_to_fatigue,
+    )  # fmt: skip
+
+
+@njit(inline="always")
+def symptom_day(
+    state: tuple,
+    k: tuple,
+    z: np.ndarray,
+    fluct: np.ndarray,
+    drift: np.ndarray,
+    chol: np.ndarray,
+    phi: np.ndarray,
+    sd: np.ndarray,
+    rho: np.ndarray,
+    drift_sd: np.ndarray,
+) -> tuple:
+    """Coupled fast fluctuation and slow drift of one patient, one day.
+
+    Fatigue, pain and sleep (always the first three symptoms, the coupled ones)
+    are carried in registers: ``state`` is their (fluctuation x 3, drift x 3),
+    returned one day on, and ``k`` their coefficients (:func:`coefficients`).
+    Further symptoms move in place in ``fluct`` and ``drift``. ``z`` holds the
+    day's standard normals: S shocks, then S drift innovations.
+    """
+    f0, f1, f2, d0, d1, d2 = state
+    c00, c10, c11, c20, c21, c22, p0, p1, p2, s0, s1, s2, r0, r1, r2, q0, q1, q2, pts, stf = k
+    n_sym = fluct.shape[0]
+    last_sleep = f2
+    f0 = p0 * f0 + s0 * (0.0 + c00 * z[0])  # same-day shocks correlated (Cholesky rows)
+    f1 = p1 * f1 + s1 * (0.0 + c10 * z[0] + c11 * z[1])
+    f2 = p2 * f2 + s2 * (0.0 + c20 * z[0] + c21 * z[1] + c22 * z[2])
+    d0 = r0 * d0 + q0 * z[n_sym]
+    d1 = r1 * d1 + q1 * z[n_sym + 1]
+    d2 = r2 * d2 + q2 * z[n_sym + 2]
+    for s in range(3, n_sym):
+        shock = 0.0
+        for j in range(s + 1):
+            shock += chol[s, j] * z[j]
+        fluct[s] = phi[s] * fluct[s] + sd[s] * shock
+        drift[s] = rho[s] * drift[s] + drift_sd[s] * z[n_sym + s]
+    f2 += pts * f1  # today's pain disturbs tonight's sleep
+    f0 += stf * last_sleep  # last night's sleep tires today
+    return f0, f1, f2, d0, d1, d2
+
+
+@njit(inline="always")
+def store_state(state: tuple, fluct: np.ndarray, drift: np.ndarray) -> None:
+    """Write fatigue's, pain's and sleep's state (registers) into the patient's rows."""
+    fluct[0], fluct[1], fluct[2], drift[0], drift[1], drift[2] = state
 
 
 class GapMatrices(NamedTuple):

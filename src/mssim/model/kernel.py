@@ -10,7 +10,7 @@ simulated, in which order, on how many threads, or in how many calls:
   one reused scratch row; patients may be split into blocks over threads
   (``prange``), one scratch row per block. Within a call the coupled symptoms'
   state (fatigue, pain and sleep: fluctuation and drift) is carried in
-  registers (:func:`_symptom_day`) and written to the row only on the days
+  registers (:func:`mssim.model.gaps.symptom_day`) and written to the row only on the days
   something reads it;
 * the Mesa view (:class:`mssim.model.engine.TrialRun`) calls the very same
   :func:`drive` one day at a time, keeping each patient's state (including
@@ -58,7 +58,7 @@ import numpy as np
 from numba import njit, prange
 
 from mssim.model.gamma import gamma_quantile
-from mssim.model.gaps import advance, bridge_step
+from mssim.model.gaps import advance, bridge_step, coefficients, store_state, symptom_day
 from mssim.model.kernel_io import Outputs, Params, Scratch, new_scratch
 from mssim.model.rng import normal, open_stream, uniform
 
@@ -81,72 +81,6 @@ def _score(scale: np.ndarray, recall_mean: float, error: float) -> float:
     low, high, step, per_nrs = scale[0], scale[1], scale[2], scale[3]
     raw = low + per_nrs * recall_mean + error
     return _clip(low + np.rint((raw - low) / step) * step, low, high)
-
-
-@njit(inline="always")
-def _coefficients(
-    chol: np.ndarray,
-    phi: np.ndarray,
-    sd: np.ndarray,
-    rho: np.ndarray,
-    drift_sd: np.ndarray,
-    pain_to_sleep: float,
-    sleep_to_fatigue: float,
-) -> tuple:
-    """Fatigue's, pain's and sleep's coefficients as scalars, for :func:`_symptom_day`."""
-    return (
-        chol[0, 0], chol[1, 0], chol[1, 1], chol[2, 0], chol[2, 1], chol[2, 2],
-        phi[0], phi[1], phi[2], sd[0], sd[1], sd[2], rho[0], rho[1], rho[2],
-        drift_sd[0], drift_sd[1], drift_sd[2], pain_to_sleep, sleep_to_fatigue,
-    )  # fmt: skip
-
-
-@njit(inline="always")
-def _symptom_day(
-    state: tuple,
-    k: tuple,
-    z: np.ndarray,
-    fluct: np.ndarray,
-    drift: np.ndarray,
-    chol: np.ndarray,
-    phi: np.ndarray,
-    sd: np.ndarray,
-    rho: np.ndarray,
-    drift_sd: np.ndarray,
-) -> tuple:
-    """Coupled fast fluctuation and slow drift of one patient, one day.
-
-    Fatigue, pain and sleep (always the first three symptoms, the coupled ones)
-    are carried in registers: ``state`` is their (fluctuation x 3, drift x 3),
-    returned one day on, and ``k`` their coefficients (:func:`_coefficients`).
-    Further symptoms move in place in ``fluct`` and ``drift``. ``z`` holds the
-    day's standard normals: S shocks, then S drift innovations.
-    """
-    f0, f1, f2, d0, d1, d2 = state
-    c00, c10, c11, c20, c21, c22, p0, p1, p2, s0, s1, s2, r0, r1, r2, q0, q1, q2, pts, stf = k
-    n_sym = fluct.shape[0]
-    last_sleep = f2
-    f0 = p0 * f0 + s0 * (0.0 + c00 * z[0])  # same-day shocks correlated (Cholesky rows)
-    f1 = p1 * f1 + s1 * (0.0 + c10 * z[0] + c11 * z[1])
-    f2 = p2 * f2 + s2 * (0.0 + c20 * z[0] + c21 * z[1] + c22 * z[2])
-    d0 = r0 * d0 + q0 * z[n_sym]
-    d1 = r1 * d1 + q1 * z[n_sym + 1]
-    d2 = r2 * d2 + q2 * z[n_sym + 2]
-    for s in range(3, n_sym):
-        shock = 0.0
-        for j in range(s + 1):
-            shock += chol[s, j] * z[j]
-        fluct[s] = phi[s] * fluct[s] + sd[s] * shock
-        drift[s] = rho[s] * drift[s] + drift_sd[s] * z[n_sym + s]
-    f2 += pts * f1  # today's pain disturbs tonight's sleep
-    f0 += stf * last_sleep  # last night's sleep tires today
-    return f0, f1, f2, d0, d1, d2
-
-
-@njit(inline="always")
-def _store(state: tuple, fluct: np.ndarray, drift: np.ndarray) -> None:
-    """Write fatigue's, pain's and sleep's state (registers) into the patient's rows."""
-    fluct[0], fluct[1], fluct[2], drift[0], drift[1], drift[2] = state
 
 
 @njit(cache=True, nogil=True)
@@ -183,7 +117,7 @@ def drive(
     chol, phi, isd = p.day_chol, p.phi, p.innovation_sd
     rho, dsd, drift_sd = p.drift_rho, p.drift_innovation_sd, p.drift_sd
     pts, stf, retain = p.pain_to_sleep, p.sleep_to_fatigue, p.recovery_retain
-    coupled = _coefficients(chol, phi, isd, rho, dsd, pts, stf)
+    coupled = coefficients(chol, phi, isd, rho, dsd, pts, stf)
     jump, extra, loadings, response = p.relapse_jump, p.extra, p.loadings, p.mediator_response
     type_shares, edss_shift, screen_scale = p.type_shares, p.edss_shift, p.screen_scale
     annual_rate, first_day, horizon, window = p.annual_rate, p.first_day, p.horizon, p.window
@@ -292,8 +226,8 @@ def drive(
                         zr[c] = x
                     for m in range(n_med):
                         med0[m] = keep * med0[m] + shock_sd * zr[2 * n_sym + m]
-                    state = _symptom_day(state, coupled, zr, fr, dr, chol, phi, isd, rho, dsd)
-                    _store(state, fr, dr)
+                    state = symptom_day(state, coupled, zr, fr, dr, chol, phi, isd, rho, dsd)
+                    store_state(state, fr, dr)
                     for s in range(n_sym):
                         y = o_level[ro, i, s] + dr[s] + fr[s]
                         for m in range(n_med):
@@ -410,12 +344,12 @@ def drive(
                         medr[g, m] = (
                             keep * medr[g, m] + (1.0 - keep) * target + shock_sd * zr[2 * n_sym + m]
                         )
-                state = _symptom_day(state, coupled, zr, fr, dr, chol, phi, isd, rho, dsd)
+                state = symptom_day(state, coupled, zr, fr, dr, chol, phi, isd, rho, dsd)
                 known = di
             elif anchor[di] or bridging:
                 # a gap's days (mssim.model.gaps): its anchor in one jump, drawn where the
                 # gap starts when the days between are wanted (from the bridge to it)
-                _store(state, fr, dr)
+                store_state(state, fr, dr)
                 for s in range(n_sym):
                     xv[s], xv[n_sym + s] = fr[s], dr[s]
                 upto = next_anchor[di]
@@ -451,7 +385,7 @@ def drive(
                 next_onset += 1
             relapse = acute + residual
             if stepping or keep_daily or recalled[di] or (day >= 1 and mechanism == MNAR):
-                _store(state, fr, dr)
+                store_state(state, fr, dr)
                 for s in range(n_sym):
                     common[s] = level[s] + dr[s] + fr[s] + relapse * jump[s]
                 for g in range(n_reg):
@@ -548,7 +482,7 @@ def drive(
                     elif drop_i[g] > day:
                         change = score_i[g, v, pt] - score_i[g, 0, pt]
                         worsr[g] = change / p.primary_ref_sd
-        _store(state, fr, dr)
+        store_state(state, fr, dr)
         rel[row, 0], rel[row, 1] = acute, residual
         for j in range(4):
             stream[row, j] = st[j]
