@@ -155,22 +155,26 @@ def drive(
     stepping = row < 0  # the Mesa view reads every day's latent severity
     bridging = stepping or keep_daily or p.bridged != 0  # every day's state is wanted
     xv, wv = np.zeros(2 * n_sym), np.zeros(2 * n_sym)  # the state as one vector, draws
+    # Under MCAR every trial day adds the same hazard, so the cumulative hazard of a
+    # patient still in the trial on day d is the same sum for everyone (the same additions
+    # in the same order): the day it reaches a patient's threshold is looked up in it.
+    steady = np.zeros(max(horizon, 0) + 1)
+    for d in range(1, horizon + 1):
+        steady[d] = steady[d - 1] + hazard0
 
     for u in range(u_lo, u_hi):
         ro, i = u // n, u % n
         rep = replicates[ro]
         row = u if fixed_row < 0 else fixed_row
-        # the patient's rows of the scratch and of the outputs, bound once
-        zr, fr, dr, medr, doser, latr = (
-            z[row],
-            fluct[row],
-            drift[row],
-            med[row],
-            dose[row],
-            latent[row],
-        )
-        accr, accnr, feltr, rsr, rrr = acc[row], acc_nr[row], felt[row], rsize[row], rresid[row]
-        hazr, leavr, worsr, bfr = cum_hazard[row], leaving[row], worsening[row], baseline_felt[row]
+        if u == u_lo or fixed_row < 0:
+            # the patient's scratch row, bound once (one row serves a whole block of patients)
+            zr, fr, dr, medr, doser, latr = (
+                z[row], fluct[row], drift[row], med[row], dose[row], latent[row],
+            )  # fmt: skip
+            accr, accnr, feltr = acc[row], acc_nr[row], felt[row]
+            rsr, rrr, hazr, leavr = rsize[row], rresid[row], cum_hazard[row], leaving[row]
+            worsr, bfr = worsening[row], baseline_felt[row]
+        # the patient's rows of the outputs
         onset_i, drop_i, sess_i, ev_i = (
             onsets[ro, i],
             dropout[ro, i],
@@ -323,6 +327,7 @@ def drive(
         while next_onset < n_slots and onset_i[next_onset] < day_from:
             next_onset += 1
         quit_at = threshold[row]
+        quit_day = np.searchsorted(steady, quit_at)  # MCAR: the first day steady >= quit_at
         st = (stream[row, 0], stream[row, 1], stream[row, 2], stream[row, 3])
         drawn_slot, u0, u1, u2 = -1, 0.0, 0.0, 0.0  # the last session slot's uniforms
         state = (fr[0], fr[1], fr[2], dr[0], dr[1], dr[2])
@@ -408,7 +413,9 @@ def drive(
                         now = _clip(latr[g, primary], 0.0, 10.0)
                         worse = (now - bfr[g]) * per_ref_sd
                         hazard = hazard0 * math.exp(strength * worse)
-                    if present:
+                    if present and mechanism == MCAR:
+                        leave = leave or day >= quit_day
+                    elif present:
                         hazr[g] += hazard
                         if hazr[g] >= quit_at:
                             leave = True

@@ -140,7 +140,7 @@ class Scratch(NamedTuple):
     rsize: np.ndarray  # (rows, slots)
     rresid: np.ndarray  # (rows, slots)
     dose: np.ndarray  # (rows, G, C)
-    hazard: np.ndarray  # (rows, G) cumulative hazard
+    hazard: np.ndarray  # (rows, G) cumulative hazard (MAR and MNAR; MCAR looks it up)
     leaving: np.ndarray  # (rows, G) 1 if an adverse event makes them leave tomorrow
     worsening: np.ndarray  # (rows, G)
     baseline_felt: np.ndarray  # (rows, G)
