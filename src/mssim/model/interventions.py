@@ -150,12 +150,6 @@ class ResponseNormals:
     uniform: np.ndarray
     practitioner: np.ndarray
 
-    def rows(self, positions: np.ndarray | list[int] | slice) -> ResponseNormals:
-        """The draws of some of the chunk's replicates (positions in the chunk)."""
-        return ResponseNormals(
-            self.patient[positions], self.uniform[positions], self.practitioner[positions]
-        )
-
 
 #: ``respond(scenario, model, regimens, normals) -> Responses``: the mapping of a
 #: chunk's response draws to responses (:func:`responses_from_normals`).
@@ -194,55 +188,100 @@ def responses_from_normals(
         regimen_list: Its regimens.
         normals: The chunk's draws (:func:`response_normals`).
     """
-    pop = scenario.population
+    return grouped_responses([scenario], [len(normals.patient)], model, regimen_list, normals)
+
+
+def grouped_responses(
+    scenarios: list[Scenario],
+    sizes: list[int],
+    model: SymptomModel,
+    regimen_list: list[Regimen],
+    normals: ResponseNormals,
+) -> Responses:
+    """:func:`responses_from_normals` for consecutive groups of replicates, in one pass.
+
+    The chunk's first ``sizes[0]`` replicates are mapped with ``scenarios[0]``'s
+    values, the next ``sizes[1]`` with ``scenarios[1]``'s, and so on: each value
+    read here becomes a column over the replicates, so every patient gets the
+    same arithmetic, bit for bit, as :func:`responses_from_normals` with its
+    group's scenario. The scenarios may differ only in the fields that shape the
+    responses (:data:`mssim.montecarlo.assurance.READ_BY_RESPONSES_ONLY`); the
+    rest (arms' kinds, targets and practitioners, the mechanism switch, the
+    symptoms' scales) is read from the first.
+
+    Args:
+        scenarios: One scenario per group.
+        sizes: Replicates per group (they add up to the chunk's).
+        model: The symptom model.
+        regimen_list: The regimens.
+        normals: The chunk's draws (:func:`response_normals`).
+    """
+    first = scenarios[0]
+
+    def column(value: Callable[[Scenario], float | tuple[float, ...]]) -> np.ndarray:
+        """A value of each group's scenario, repeated over its replicates, (R, 1, ...)."""
+        values = np.array([value(sc) for sc in scenarios], dtype=float)
+        return np.repeat(values, sizes, axis=0)[:, None]
+
     z, u, zp = normals.patient, normals.uniform, normals.practitioner
-    responder = u[..., 0] < pop.responder_fraction
-    frac = max(pop.responder_fraction, 1e-12)
+    fraction = column(lambda sc: sc.population.responder_fraction)
+    responder = u[..., 0] < fraction
+    frac = column(lambda sc: max(sc.population.responder_fraction, 1e-12))
     # Mean-one lognormal modifiers, so the average response is the configured effect.
-    modifier = libm.exp(pop.response_sd * z[..., 1] - pop.response_sd**2 / 2)
+    response_sd = column(lambda sc: sc.population.response_sd)
+    half_var = column(lambda sc: sc.population.response_sd**2 / 2)
+    modifier = libm.exp(response_sd * z[..., 1] - half_var)
     response = responder * modifier / frac
-    expectation = libm.exp(pop.expectation_sd * z[..., 2] - pop.expectation_sd**2 / 2)
+    expectation_sd = column(lambda sc: sc.population.expectation_sd)
+    half_var = column(lambda sc: sc.population.expectation_sd**2 / 2)
+    expectation = libm.exp(expectation_sd * z[..., 2] - half_var)
     r, n = z.shape[:2]
     g, j, s = len(regimen_list), max(len(x.courses) for x in regimen_list), model.n_symptoms
     direct = np.zeros((r, n, g, j, s))
     signal = np.zeros((r, n, g, j))
     guess = np.zeros((r, n, g), dtype=np.int8)
     practitioner = np.full((r, n, g), -1, dtype=np.int64)
-    mechanistic = scenario.mechanism.enabled
+    mechanistic = first.mechanism.enabled
     weight = {
-        a: np.array([scenario.arms[a].targets.get(x, 0.0) for x in model.names])
-        for a in scenario.arms
+        a: np.array([first.arms[a].targets.get(x, 0.0) for x in model.names]) for a in first.arms
     }
-    ref = np.array([getattr(scenario.symptoms, name).reference_sd for name in model.names])
+    ref = np.array([getattr(first.symptoms, name).reference_sd for name in model.names])
     per_nrs = np.array([instrument.points_per_nrs() for instrument in model.instruments])
+    gain = column(lambda sc: sc.blinding.expectation_gain)
     for gi, regimen in enumerate(regimen_list):
         for ci, course in enumerate(regimen.courses):
-            arm = scenario.arms[course.arm]
+            arm = first.arms[course.arm]
             needled = arm.kind.needled
-            verum_share, dont_know_share = guess_shares(scenario, course.arm)
+            verum_share = column(lambda sc, a=course.arm: guess_shares(sc, a)[0])
+            either = column(lambda sc, a=course.arm: sum(guess_shares(sc, a)))
             arm_guess = np.where(
                 u[..., 3] < verum_share,
                 GUESS_VERUM,
-                np.where(u[..., 3] < verum_share + dont_know_share, GUESS_DONT_KNOW, GUESS_SHAM),
+                np.where(u[..., 3] < either, GUESS_DONT_KNOW, GUESS_SHAM),
             ).astype(np.int8)
-            blind = 1.0 + scenario.blinding.expectation_gain * arm_guess
+            blind = 1.0 + gain * arm_guess
             prac = np.minimum(
                 (u[..., 4] * arm.practitioners).astype(np.int64), arm.practitioners - 1
             )
-            prac_effect = arm.practitioner_sd * zp[np.arange(r)[:, None], prac] * needled
+            prac_sd = column(lambda sc, a=course.arm: sc.arms[a].practitioner_sd)
+            prac_effect = prac_sd * zp[np.arange(r)[:, None], prac] * needled
             if ci == 0:
                 guess[:, :, gi] = arm_guess * needled
                 practitioner[:, :, gi] = np.where(needled, prac, -1)
             if mechanistic:  # effects in SD (checked at load): the same for every symptom
-                spec_sd, nonspec_sd = scenario.effects_in_sd(course.arm, model.names[0])
+                spec_sd = column(lambda sc, a=course.arm: sc.effects_in_sd(a, model.names[0])[0])
+                nonspec_sd = column(lambda sc, a=course.arm: sc.effects_in_sd(a, model.names[0])[1])
                 signal[:, :, gi, ci] = (
                     spec_sd * response + nonspec_sd * expectation * blind + prac_effect
                 )
                 continue
             # every symptom at once, (R, N, S): the same operations, element by element
-            spec_sd, nonspec_sd = np.array(
-                [scenario.effects_in_sd(course.arm, name) for name in model.names]
-            ).T
+            spec_sd, nonspec_sd = (
+                column(
+                    lambda sc, a=course.arm, k=k: [sc.effects_in_sd(a, x)[k] for x in model.names]
+                )
+                for k in (0, 1)
+            )
             person_sd = (
                 spec_sd * response[..., None]
                 + nonspec_sd * expectation[..., None] * blind[..., None]

@@ -310,14 +310,11 @@ class _GroupResponses:
         normals: ResponseNormals,
     ) -> Responses:
         """The chunk's responses (``centre`` gave the kernel's parameters, not these)."""
-        from mssim.model.interventions import concatenate_responses, responses_from_normals
+        from mssim.model.interventions import grouped_responses
 
-        parts, start = [], 0
-        for values, positions in self.groups.items():
-            rows = normals.rows(slice(start, start + len(positions)))
-            parts.append(responses_from_normals(self.cells[values], model, regimen_list, rows))
-            start += len(positions)
-        return concatenate_responses(parts)
+        scenarios = [self.cells[values] for values in self.groups]
+        sizes = [len(positions) for positions in self.groups.values()]
+        return grouped_responses(scenarios, sizes, model, regimen_list, normals)
 
 
 def run_assurance(
