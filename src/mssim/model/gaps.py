@@ -238,10 +238,11 @@ def gap_matrices(a: np.ndarray, b: np.ndarray, longest: int) -> GapMatrices:
 
 
 @njit(inline="always")
-def advance(x: np.ndarray, step: np.ndarray, shift: np.ndarray, w: np.ndarray) -> None:
-    """``x <- step x + shift w`` in place (``shift`` lower triangular)."""
+def advance(
+    x: np.ndarray, step: np.ndarray, shift: np.ndarray, w: np.ndarray, out: np.ndarray
+) -> None:
+    """``x <- step x + shift w`` in place (``shift`` lower triangular; ``out`` is scratch)."""
     n = x.shape[0]
-    out = np.empty(n)
     for i in range(n):
         total = 0.0
         for k in range(n):
@@ -255,11 +256,10 @@ def advance(x: np.ndarray, step: np.ndarray, shift: np.ndarray, w: np.ndarray) -
 @njit(inline="always")
 def bridge_step(
     x: np.ndarray, pull: np.ndarray, toward: np.ndarray, end: np.ndarray, spread: np.ndarray,
-    u: np.ndarray,
+    u: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
-    """One bridge day in place: ``x <- M x + G end + C u``."""
+    """One bridge day in place: ``x <- M x + G end + C u`` (``out`` is scratch)."""
     n = x.shape[0]
-    out = np.empty(n)
     for i in range(n):
         total = 0.0
         for k in range(n):

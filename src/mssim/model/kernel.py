@@ -154,7 +154,7 @@ def drive(
     fixed_row = row
     stepping = row < 0  # the Mesa view reads every day's latent severity
     bridging = stepping or keep_daily or p.bridged != 0  # every day's state is wanted
-    xv, wv = np.zeros(2 * n_sym), np.zeros(2 * n_sym)  # the state as one vector, draws
+    xv, wv, tv = np.zeros(2 * n_sym), np.zeros(2 * n_sym), np.zeros(2 * n_sym)  # state, draws
     # Under MCAR every trial day adds the same hazard, so the cumulative hazard of a
     # patient still in the trial on day d is the same sum for everyone (the same additions
     # in the same order): the day it reaches a patient's threshold is looked up in it.
@@ -301,12 +301,16 @@ def drive(
             st = open_stream(key, rep, RELAPSES, i, 0)
             elapsed = 0.0
             for k in range(n_slots):
+                onset_i[k] = NEVER
+            for k in range(n_slots):  # onsets ascend: the slots after the horizon are never read
                 x, st = uniform(st)
                 y, st = normal(st)
                 w, st = uniform(st)
                 elapsed += -math.log1p(-x)
                 onset = first_day + elapsed / per_day if per_day > 0.0 else np.inf
-                onset_i[k] = math.floor(onset) if onset <= horizon else NEVER
+                if onset > horizon:
+                    break
+                onset_i[k] = math.floor(onset)
                 rsr[k] = math.exp(sd * y - sd * sd / 2.0)
                 rrr[k] = p.residual_fraction if w < p.residual_probability else 0.0
             st = open_stream(key, rep, BEHAVIOUR, i, 0)
@@ -362,7 +366,7 @@ def drive(
                     for c in range(2 * n_sym):
                         y, st = normal(st)
                         wv[c] = y
-                    advance(xv, gap_power[di - known], gap_jump[di - known], wv)
+                    advance(xv, gap_power[di - known], gap_jump[di - known], wv, tv)
                 elif anchor[di]:
                     xv[:] = anchor_state[row]
                 else:
@@ -372,13 +376,13 @@ def drive(
                             wv[c] = y
                         k = upto - di + 1
                         anchor_state[row, :] = xv
-                        advance(anchor_state[row], gap_power[k], gap_jump[k], wv)
+                        advance(anchor_state[row], gap_power[k], gap_jump[k], wv, tv)
                     bs = open_stream(key, rep, BRIDGE, i, di)
                     for c in range(2 * n_sym):
                         y, bs = normal(bs)
                         wv[c] = y
                     r = upto - di + 1
-                    bridge_step(xv, pull[r], toward[r], anchor_state[row], spread[r], wv)
+                    bridge_step(xv, pull[r], toward[r], anchor_state[row], spread[r], wv, tv)
                 for s in range(n_sym):
                     fr[s], dr[s] = xv[s], xv[n_sym + s]
                 state = (fr[0], fr[1], fr[2], dr[0], dr[1], dr[2])
