@@ -6,7 +6,8 @@ node i, weighted by the sub-density carried so far. numpy would build three
 (B, nodes, nodes) temporaries; this loop builds none. It computes every term
 with the same operations in the same order as the numpy expression
 ``(phi((z[:, :, None] - mean[:, None, :]) / sd[:, :, None]) * g[:, None, :]).sum(2) / sd``
-(numpy's pairwise sum included), so the boundaries keep their bits;
+(numpy's pairwise sum included; a term whose exponential underflows is the 0 it
+would be, without the call), so the boundaries keep their bits;
 ``tests/test_sequential_boundaries.py`` checks it against that expression.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 from numba import njit
 
 _ROOT_TWO_PI = math.sqrt(2 * math.pi)
+_UNDERFLOW = 1500.0  # x * x beyond which exp(-x * x / 2) is 0 in float64 (below exp(-745.2))
 
 
 @njit(inline="always")
@@ -74,6 +76,9 @@ def transition_density(
         for i in range(nodes):
             for j in range(g.shape[1]):
                 x = (z[b, i] - mean[b, j]) / s
-                terms[j] = math.exp(-0.5 * x * x) / _ROOT_TWO_PI * g[b, j]
+                # beyond ~38.6 SD exp underflows to 0: the term is 0 without calling it
+                terms[j] = (
+                    0.0 if x * x > _UNDERFLOW else math.exp(-0.5 * x * x) / _ROOT_TWO_PI * g[b, j]
+                )
             out[b, i] = _pairwise(terms) / s
     return out
