@@ -229,12 +229,12 @@ def grouped_responses(
     frac = column(lambda sc: max(sc.population.responder_fraction, 1e-12))
     # Mean-one lognormal modifiers, so the average response is the configured effect.
     response_sd = column(lambda sc: sc.population.response_sd)
-    half_var = column(lambda sc: sc.population.response_sd**2 / 2)
-    modifier = libm.exp(response_sd * z[..., 1] - half_var)
+    response_half_var = column(lambda sc: sc.population.response_sd**2 / 2)
+    modifier = libm.exp(response_sd * z[..., 1] - response_half_var)
     response = responder * modifier / frac
     expectation_sd = column(lambda sc: sc.population.expectation_sd)
-    half_var = column(lambda sc: sc.population.expectation_sd**2 / 2)
-    expectation = libm.exp(expectation_sd * z[..., 2] - half_var)
+    expectation_half_var = column(lambda sc: sc.population.expectation_sd**2 / 2)
+    expectation = libm.exp(expectation_sd * z[..., 2] - expectation_half_var)
     r, n = z.shape[:2]
     g, j, s = len(regimen_list), max(len(x.courses) for x in regimen_list), model.n_symptoms
     direct = np.zeros((r, n, g, j, s))
