@@ -81,6 +81,16 @@ class Paths:
         """P(continue to this look, then Z <= a), (B,)."""
         return self.tail(t, a, False)[0]
 
+    def keep(self, rows: np.ndarray) -> None:
+        """Follow only some of the designs on (each design's numbers do not depend on the others).
+
+        Args:
+            rows: Boolean mask or indices of the designs kept, over the current B.
+        """
+        self.theta, self.t = self.theta[rows], self.t[rows]
+        if self.z is not None and self.g is not None:
+            self.z, self.g = self.z[rows], self.g[rows]
+
     def advance(self, t: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         """Continue past the look at fraction t with continuation region (a, b), (B,) each."""
         centre = self.theta * np.sqrt(t)

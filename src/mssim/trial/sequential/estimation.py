@@ -44,13 +44,15 @@ def more_extreme(
     """
     paths = Paths(theta, nodes=NODES)
     total = np.zeros(len(theta))
+    live = np.arange(len(theta))  # the trials that reach look k (stop >= k)
     for k in range(int(stop.max()) + 1):
-        before = stop > k
-        cut = np.where(before, efficacy[:, k], z)
-        crossed = paths.up(t[:, k], cut)
-        total = np.where(stop >= k, total + crossed, total)
-        if k < stop.max():
-            paths.advance(t[:, k], futility[:, k], efficacy[:, k])
+        before = stop[live] > k
+        cut = np.where(before, efficacy[live, k], z[live])
+        total[live] = total[live] + paths.up(t[live, k], cut)
+        if k < stop.max():  # a trial that stopped here is not followed further
+            paths.keep(before)
+            live = live[before]
+            paths.advance(t[live, k], futility[live, k], efficacy[live, k])
     return total
 
 
