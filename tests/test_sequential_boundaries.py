@@ -186,6 +186,8 @@ def test_compiled_transition_density_is_the_numpy_expression_bit_for_bit(nodes):
     mean = rng.normal(size=(b, nodes)) * 3
     sd = rng.uniform(0.2, 1.5, size=(b, 1))
     g = rng.uniform(0, 0.1, size=(b, nodes))
+    sd[0, 0] = 0.05  # a narrow transition: terms far enough out that exp underflows to 0
+    assert (((z[0, :, None] - mean[0, None, :]) / sd[0, 0]) ** 2 > 1500).any()
     expected = (_phi((z[:, :, None] - mean[:, None, :]) / sd[:, :, None]) * g[:, None, :]).sum(
         axis=2
     ) / sd
