@@ -91,6 +91,7 @@ class Sizes:
     analysis_n_per_arm: int = 100
     curve_replicates: int = 10000
     mediana_replicates: int = 1000
+    mediana_rounds: int = 3  # interleaved, best of
     mmrm_replicates: int = 1000
     sequential_replicates: int = 300  # figure 12; the ratio is scale-free
     sequential_n_per_arm: int = 80
@@ -109,6 +110,7 @@ QUICK = Sizes(
     analysis_replicates=100,
     curve_replicates=400,
     mediana_replicates=100,
+    mediana_rounds=1,
     mmrm_replicates=100,
     sequential_replicates=40,
     sensitivity_fields=4,
@@ -323,6 +325,11 @@ def mediana_ratio(scenario: Scenario, sizes: Sizes) -> list[Figure]:
     candidates, none of which Mediana does. A ``mssim run`` adds the effect
     breakdown once per run (its first replicates again under each scenario of
     the counterfactual chain); it is timed on its own and printed, not counted.
+
+    Like figures 1-2, the two sides are timed in interleaved rounds (mssim, then
+    Mediana, ``sizes.mediana_rounds`` times), so background load on the shared
+    machine falls on both, and the figure is the best (least disturbed) CPU time
+    of each side; every round is printed.
     """
     r, per_arm = sizes.mediana_replicates, sizes.analysis_n_per_arm
     heading(f"9. Mediana peer: {r:,d} trials of {per_arm} per arm, one core each")
@@ -336,26 +343,42 @@ def mediana_ratio(scenario: Scenario, sizes: Sizes) -> list[Figure]:
         say()
         return [Figure("9. Mediana / mssim, same trials", f"skipped ({why})", ">= 1.5")]
     curve(scenario, 2, n_per_arm=[per_arm])  # warm up
-    t_mssim, c_mssim = cpu_timed(lambda: curve(scenario, r, n_per_arm=[per_arm], n_jobs=1))
+    mssim_runs: list[tuple[float, float]] = []
+    peers: list[dict[str, Any]] = []
+    for k in range(sizes.mediana_rounds):
+        mssim_runs.append(cpu_timed(lambda: curve(scenario, r, n_per_arm=[per_arm], n_jobs=1)))
+        done = subprocess.run(
+            ["Rscript", str(script), str(r), str(per_arm), str(scenario.seed % 2**31)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        peers.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        ours, theirs = mssim_runs[-1][1], peers[-1]["cpu_seconds"]
+        say(
+            f"   round {k + 1}: mssim CPU {ours:.2f} s, Mediana CPU {theirs:.2f} s, "
+            f"ratio {theirs / ours:.2f}"
+        )
+    t_mssim, c_mssim = min(w for w, _ in mssim_runs), min(c for _, c in mssim_runs)
+    peer = min(peers, key=lambda x: x["cpu_seconds"])
+    t_peer = min(x["seconds"] for x in peers)
     n_total, k = total_patients(scenario, per_arm), min(r, BREAKDOWN_REPLICATES)
     _, c_breakdown = cpu_timed(lambda: effect_breakdown(scenario, np.arange(k), n_total))
-    done = subprocess.run(
-        ["Rscript", str(script), str(r), str(per_arm), str(scenario.seed % 2**31)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    peer = json.loads(done.stdout.strip().splitlines()[-1])
     ratio = peer["cpu_seconds"] / c_mssim
+    best = f"best of {len(peers)}"
     say(
-        f"   mssim power.estimate (n_jobs=1): wall {t_mssim:.2f} s (CPU {c_mssim:.2f} s), "
+        f"   mssim power.estimate (n_jobs=1), {best}: wall {t_mssim:.2f} s (CPU {c_mssim:.2f} s), "
         f"analysis {scenario.trial.analysis}"
     )
     say(
-        f"   Mediana {peer['version']} CSE (proc.load=1): wall {peer['seconds']:.2f} s "
+        f"   Mediana {peer['version']} CSE (proc.load=1), {best}: wall {t_peer:.2f} s "
         f"(CPU {peer['cpu_seconds']:.2f} s, of which the R process itself "
         f"{peer['parent_cpu_seconds']:.2f} s and its cluster worker the rest), "
         f"power {peer['power']:.3f} (normal endpoint, effect 0.3 SD, t-test)"
     )
-    say(f"   Mediana / mssim: CPU {ratio:.2f} (wall {peer['seconds'] / t_mssim:.2f})")
+    rounds = sorted(x["cpu_seconds"] / c for x, (_, c) in zip(peers, mssim_runs, strict=True))
+    say(
+        f"   Mediana / mssim: CPU {ratio:.2f} (wall {t_peer / t_mssim:.2f}); "
+        f"round by round {rounds[0]:.2f}-{rounds[-1]:.2f}"
+    )
     say(
         f"   not counted: the effect breakdown a mssim run adds once ({k} replicates x "
         f"{len(counterfactual_chain(scenario))} scenarios) took {c_breakdown:.2f} s of CPU; "
@@ -364,8 +387,9 @@ def mediana_ratio(scenario: Scenario, sizes: Sizes) -> list[Figure]:
     say()
     return [
         Figure(
-            f"9. Mediana / mssim, {r:,d} trials of {per_arm}/arm, one core each, CPU time",
-            f"{ratio:.2f}",
+            f"9. Mediana / mssim, {r:,d} trials of {per_arm}/arm, one core each, CPU time, "
+            f"{best} interleaved",
+            f"{ratio:.2f} (rounds {rounds[0]:.2f}-{rounds[-1]:.2f})",
             ">= 1.5",
             ratio >= 1.5,
         )
