@@ -275,19 +275,22 @@ def grouped_responses(
                     spec_sd * response + nonspec_sd * expectation * blind + prac_effect
                 )
                 continue
-            # every symptom at once, (R, N, S): the same operations, element by element
+            # symptom by symptom over (R, N), so numpy's inner loops run over patients
             spec_sd, nonspec_sd = (
                 column(
                     lambda sc, a=course.arm, k=k: [sc.effects_in_sd(a, x)[k] for x in model.names]
                 )
                 for k in (0, 1)
             )
-            person_sd = (
-                spec_sd * response[..., None]
-                + nonspec_sd * expectation[..., None] * blind[..., None]
-                + prac_effect[..., None]
-            )
-            direct[:, :, gi, ci] = weight[course.arm] * person_sd * ref / per_nrs
+            for si in range(s):
+                person_sd = (
+                    spec_sd[..., si] * response
+                    + nonspec_sd[..., si] * expectation * blind
+                    + prac_effect
+                )
+                direct[:, :, gi, ci, si] = (
+                    weight[course.arm][si] * person_sd * ref[si] / per_nrs[si]
+                )
     return Responses(direct, signal, guess, practitioner, responder, expectation, zp)
 
 
