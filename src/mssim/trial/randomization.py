@@ -54,14 +54,20 @@ def randomize(scenario: Scenario, outcomes: Outcomes) -> np.ndarray:
     strata = _strata(scenario, outcomes) if stratified else np.zeros((r, n), dtype=np.int64)
     b = trial.block_size
     length = -(-n // b) * b
-    # One list per possible stratum (at most 3), drawn position-major.
+    # One list per possible stratum (at most 3), drawn position-major; only the
+    # first is used unless stratified.
     u = rng_uniforms(scenario, outcomes.replicates, (length, MAX_STRATA))
+    used = MAX_STRATA if stratified else 1
     contents = np.repeat(np.arange(len(units)), units * (b // units.sum()))
-    blocks = u.reshape(r, length // b, b, MAX_STRATA)
-    ranks = np.argsort(np.argsort(blocks, axis=2, kind="stable"), axis=2, kind="stable")
-    lists = contents[ranks].reshape(r, length, MAX_STRATA)
+    blocks = u[..., :used].reshape(r, length // b, b, used)
+    # Each block's contents in the order of its uniforms (ties by position): the
+    # block's k-th smallest uniform gets contents[k].
+    order = np.argsort(blocks, axis=2, kind="stable")
+    lists = np.empty(blocks.shape, dtype=contents.dtype)
+    np.put_along_axis(lists, order, contents[None, None, :, None], axis=2)
+    lists = lists.reshape(r, length, used)
     position = np.zeros((r, n), dtype=np.int64)
-    for s in range(MAX_STRATA):
+    for s in range(used):
         member = strata == s
         position = np.where(member, np.cumsum(member, axis=1) - 1, position)
     return lists[np.arange(r)[:, None], position, strata]
