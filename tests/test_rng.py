@@ -6,6 +6,7 @@ million, so a correct generator fails about once in 3 million runs).
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from scipy import stats
 
 from mssim.config.load import load_scenario
 from mssim.model import rng
-from mssim.model.engine import TrialRun, simulate
+from mssim.model.engine import TrialRun, _Setup, simulate
 from mssim.model.gamma import gamma_quantile
 
 Z = 5.0  # z-score bound on every statistic
@@ -165,3 +166,27 @@ def test_fused_engine_equals_day_by_day_stepping():
     np.testing.assert_array_equal(fused.daily.latent, stepped.daily.latent)
     np.testing.assert_array_equal(fused.daily.attended, stepped.daily.attended)
     assert (fused.dropout_day < 10**9).any() and (fused.relapse_onsets < 10**9).any()
+
+
+# MCAR with nothing read daily: the fused engine passes over quiet days (no anchor,
+# recall window, visit, session or course end), which stepping never does.
+QUIET_DAYS = [
+    "dropout.rate=0.5",
+    "relapses.annual_rate={rrms=3.0, spms=3.0, ppms=3.0}",
+    "arms.acupuncture.adverse_events.minor={per_patient=0.3, dropout=0.5}",
+    "arms.acupuncture.weeks=6",  # the course ends and its dose wanes before the last visit
+    "arms.sham.sessions_per_week=1",
+]
+
+
+@pytest.mark.parametrize("path", [None, "crossover.toml", "three_arm.toml"])
+def test_passing_over_quiet_days_equals_stepping_through_them(path):
+    scenario = None if path is None else Path(__file__).parents[1] / "scenarios" / path
+    s = load_scenario(scenario, QUIET_DAYS)
+    assert s.dropout.mechanism == "mcar"
+    assert _Setup(s, np.arange(1), 1, None, False).params.hazard0 > 0  # MCAR dropout happens
+    fused = simulate(s, [3, 8], 40)
+    stepped = TrialRun(s, np.array([3, 8]), 40).run()
+    _same(fused, stepped)
+    assert (fused.dropout_day < 10**9).any() and (fused.relapse_onsets < 10**9).any()
+    assert fused.adverse_events.any()

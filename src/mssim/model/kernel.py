@@ -24,6 +24,11 @@ distribution, and the Gaussian bridge fills those days when they are wanted
 from its own stream, so the anchor days are the same bit for bit in every run
 (:mod:`mssim.model.gaps`).
 
+Under MCAR dropout, with nothing read daily, a patient still on every regimen
+with no acute relapse under way passes over *quiet days* (no anchor, recall
+window, visit, session or course end in any regimen, no relapse starting, no
+dropout due, no leave pending): nothing of the patient changes on them.
+
 Only what the analyses need is kept: visit scores from running recall-window
 sums, dropout day, sessions and adverse-event counts, relapse onsets, and the
 enrolled patient's traits. Daily paths are written only when asked for.
@@ -161,6 +166,18 @@ def drive(
     steady = np.zeros(max(horizon, 0) + 1)
     for d in range(1, horizon + 1):
         steady[d] = steady[d - 1] + hazard0
+    # Quiet days: no anchor, recall window, visit, session or course end, under MCAR with
+    # nothing read daily. On such a day a patient still on every regimen, with no acute
+    # relapse under way, none starting, no dropout due and no leave pending, changes in
+    # nothing, so the day is passed over (the same bits as stepping through it).
+    quiet = np.zeros(anchor.shape[0], dtype=np.bool_)
+    if mechanism == MCAR and not bridging:
+        for di in range(anchor.shape[0]):
+            calm = anchor[di] == 0 and not recalled[di] and visit_of[di] < 0
+            for g in range(n_reg):
+                for c in range(n_courses[g]):
+                    calm = calm and slot_of[g, c, di] < 0 and first_day + di < end_day[g, c]
+            quiet[di] = calm
 
     for u in range(u_lo, u_hi):
         ro, i = u // n, u % n
@@ -338,6 +355,12 @@ def drive(
         known = day_from - first_day - 1  # the day whose symptom state ``state`` holds
         for day in range(day_from, last + 1):
             di = day - first_day
+            if quiet[di] and acute == 0.0 and day < quit_day:
+                calm = next_onset == n_slots or onset_i[next_onset] != day
+                for g in range(n_reg):
+                    calm = calm and drop_i[g] > day and leavr[g] == 0
+                if calm:
+                    continue
             after_anchor = di == 0 or anchor[di - 1] != 0  # the screening day counts as one
             if anchor[di] and after_anchor:
                 # a simulated day: noise, then treat -> mediators -> symptoms
