@@ -169,7 +169,7 @@ def drive(
     # Quiet days: no anchor, recall window, visit, session or course end, under MCAR with
     # nothing read daily. On such a day a patient still on every regimen, with no acute
     # relapse under way, none starting, no dropout due and no leave pending, changes in
-    # nothing, so the day is passed over (the same bits as stepping through it).
+    # nothing, so the loop jumps over a run of them (the same bits as stepping through).
     quiet = np.zeros(anchor.shape[0], dtype=np.bool_)
     if mechanism == MCAR and not bridging:
         for di in range(anchor.shape[0]):
@@ -178,6 +178,9 @@ def drive(
                 for c in range(n_courses[g]):
                     calm = calm and slot_of[g, c, di] < 0 and first_day + di < end_day[g, c]
             quiet[di] = calm
+    resume = np.full(anchor.shape[0] + 1, anchor.shape[0])  # the first day not quiet from di on
+    for di in range(anchor.shape[0] - 1, -1, -1):
+        resume[di] = resume[di + 1] if quiet[di] else di
 
     for u in range(u_lo, u_hi):
         ro, i = u // n, u % n
@@ -353,13 +356,17 @@ def drive(
         drawn_slot, u0, u1, u2 = -1, 0.0, 0.0, 0.0  # the last session slot's uniforms
         state = (fr[0], fr[1], fr[2], dr[0], dr[1], dr[2])
         known = day_from - first_day - 1  # the day whose symptom state ``state`` holds
-        for day in range(day_from, last + 1):
+        day = day_from
+        while day <= last:
             di = day - first_day
             if quiet[di] and acute == 0.0 and day < quit_day:
                 calm = next_onset == n_slots or onset_i[next_onset] != day
                 for g in range(n_reg):
                     calm = calm and drop_i[g] > day and leavr[g] == 0
-                if calm:
+                if calm:  # on to the next day not quiet, the dropout day or the next onset
+                    day = min(first_day + resume[di], quit_day)
+                    if next_onset < n_slots:
+                        day = min(day, onset_i[next_onset])
                     continue
             after_anchor = di == 0 or anchor[di - 1] != 0  # the screening day counts as one
             if anchor[di] and after_anchor:
@@ -516,6 +523,7 @@ def drive(
                     elif drop_i[g] > day:
                         change = score_i[g, v, pt] - score_i[g, 0, pt]
                         worsr[g] = change / p.primary_ref_sd
+            day += 1
         store_state(state, fr, dr)
         rel[row, 0], rel[row, 1] = acute, residual
         for j in range(4):
