@@ -170,17 +170,16 @@ def drive(
     # nothing read daily. On such a day a patient still on every regimen, with no acute
     # relapse under way, none starting, no dropout due and no leave pending, changes in
     # nothing, so the loop jumps over a run of them (the same bits as stepping through).
-    quiet = np.zeros(anchor.shape[0], dtype=np.bool_)
+    # resume[di]: the first day from di on that is not quiet (di itself if di is not).
+    resume = np.arange(anchor.shape[0] + 1)
     if mechanism == MCAR and not bridging:
-        for di in range(anchor.shape[0]):
+        for di in range(anchor.shape[0] - 1, -1, -1):
             calm = anchor[di] == 0 and not recalled[di] and visit_of[di] < 0
             for g in range(n_reg):
                 for c in range(n_courses[g]):
                     calm = calm and slot_of[g, c, di] < 0 and first_day + di < end_day[g, c]
-            quiet[di] = calm
-    resume = np.full(anchor.shape[0] + 1, anchor.shape[0])  # the first day not quiet from di on
-    for di in range(anchor.shape[0] - 1, -1, -1):
-        resume[di] = resume[di + 1] if quiet[di] else di
+            if calm:
+                resume[di] = resume[di + 1]
 
     for u in range(u_lo, u_hi):
         ro, i = u // n, u % n
@@ -359,7 +358,7 @@ def drive(
         day = day_from
         while day <= last:
             di = day - first_day
-            if quiet[di] and acute == 0.0 and day < quit_day:
+            if resume[di] > di and acute == 0.0 and day < quit_day:
                 calm = next_onset == n_slots or onset_i[next_onset] != day
                 for g in range(n_reg):
                     calm = calm and drop_i[g] > day and leavr[g] == 0
